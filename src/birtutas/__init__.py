@@ -1,0 +1,1 @@
+"""Birtutas: the unified education platform for Kazakhstan."""

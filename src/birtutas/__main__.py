@@ -1,0 +1,15 @@
+"""The `birtutas` console script: runs the project's management commands."""
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "birtutas.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["birtutas", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()

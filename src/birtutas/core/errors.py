@@ -1,0 +1,24 @@
+"""Errors a service raises for a person to read; views and the API turn them into responses."""
+
+
+class ServiceError(Exception):
+    """The request is understood but refused; `message` is translated, `status` is the HTTP code."""
+
+    status = 400
+
+    def __init__(self, message, *, status: int | None = None, details: list | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.details = details or []
+        if status is not None:
+            self.status = status
+
+
+class NotFound(ServiceError):
+    """The object does not exist or the actor may not see it: both look the same from outside."""
+
+    status = 404
+
+
+class Conflict(ServiceError):
+    status = 409

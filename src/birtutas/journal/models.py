@@ -1,0 +1,365 @@
+"""Journal tables: subjects, classes, objectives, load, timetable, lessons, marks, attendance, grades."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from birtutas.registry.models import AcademicYear, LocalizedNameMixin, Organization, Person, Term
+from birtutas.registry.permissions import (
+    Actor,
+    AnyoneSignedIn,
+    GuardianOf,
+    IsSelfPerson,
+    Permission,
+    StaffOfOrganization,
+)
+
+from . import rules
+
+
+class TeachesClass(Permission):
+    """The actor teaches a subject in the class, or is its class teacher; `path` leads to a SchoolClass."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def q(self, actor: Actor) -> Q:
+        if not actor.person_id:
+            return Q(pk__in=[])
+        taught = TeachingAssignment.objects.filter(teacher_id=actor.person_id).values("school_class_id")
+        prefix = f"{self.path}__" if self.path else ""
+        return Q(**{f"{prefix}id__in": taught}) | Q(**{f"{prefix}class_teacher_id": actor.person_id})
+
+
+class TeachesAssignment(Permission):
+    """The actor teaches this class-subject, or is the class teacher of its class."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def q(self, actor: Actor) -> Q:
+        if not actor.person_id:
+            return Q(pk__in=[])
+        prefix = f"{self.path}__" if self.path else ""
+        return Q(**{f"{prefix}teacher_id": actor.person_id}) | Q(
+            **{f"{prefix}school_class__class_teacher_id": actor.person_id}
+        )
+
+
+def class_readers(path: str) -> Permission:
+    """Who may read a class and what hangs off it; `path` leads to a SchoolClass ("" for the class itself)."""
+    prefix = f"{path}__" if path else ""
+    return (
+        StaffOfOrganization(f"{prefix}organization_id")
+        | TeachesClass(path)
+        | IsSelfPerson(f"{prefix}enrollments__student_id")
+        | GuardianOf(f"{prefix}enrollments__student_id")
+    )
+
+
+def student_record_readers(assignment_path: str) -> Permission:
+    """Who may read one student's record (mark, absence, grade) made under a class-subject."""
+    return (
+        StaffOfOrganization(f"{assignment_path}__school_class__organization_id")
+        | TeachesAssignment(assignment_path)
+        | IsSelfPerson("student_id")
+        | GuardianOf("student_id")
+    )
+
+
+class Subject(LocalizedNameMixin):
+    code = models.CharField(max_length=20, unique=True)
+
+    permissions = AnyoneSignedIn()
+
+    class Meta:
+        ordering = ["name_kk"]
+
+
+class SchoolClass(models.Model):
+    """A class such as 7 «Ә» in one academic year."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="classes")
+    year = models.ForeignKey(AcademicYear, on_delete=models.PROTECT, related_name="classes")
+    grade = models.PositiveSmallIntegerField(_("grade"))
+    letter = models.CharField(_("letter"), max_length=3)
+    language = models.CharField(_("language of instruction"), max_length=8, choices=Organization.Language.choices)
+    class_teacher = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="classes_led"
+    )
+
+    permissions = class_readers("")
+
+    class Meta:
+        ordering = ["grade", "letter"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "year", "grade", "letter"], name="class_unique_name"),
+            models.CheckConstraint(condition=Q(grade__gte=0, grade__lte=12), name="class_grade_range"),
+        ]
+
+    @property
+    def name(self) -> str:
+        return f"{self.grade} «{self.letter}»"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Enrollment(models.Model):
+    school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="enrollments")
+    student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="enrollments")
+
+    permissions = (
+        StaffOfOrganization("school_class__organization_id")
+        | TeachesClass("school_class")
+        | IsSelfPerson("student_id")
+        | GuardianOf("student_id")
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["school_class", "student"], name="enrollment_unique")]
+
+
+class LearningObjective(models.Model):
+    """A curriculum learning objective, coded grade.section.subsection.number (7.1.2.3)."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="objectives")
+    grade = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=20)
+    text_kk = models.TextField()
+    text_ru = models.TextField()
+
+    permissions = AnyoneSignedIn()
+
+    class Meta:
+        ordering = ["subject", "grade", "code"]
+        constraints = [models.UniqueConstraint(fields=["subject", "grade", "code"], name="objective_unique_code")]
+
+    @property
+    def text(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.text_ru if (get_language() or "kk").startswith("ru") else self.text_kk
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}"
+
+
+class TeachingAssignment(models.Model):
+    """Teaching load: who teaches which subject in which class, and how many hours a week."""
+
+    school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="assignments")
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="assignments")
+    teacher = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="teaching")
+    hours_per_week = models.PositiveSmallIntegerField(_("hours per week"), default=1)
+
+    permissions = StaffOfOrganization("school_class__organization_id") | TeachesAssignment("")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["school_class", "subject"], name="assignment_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.school_class.name} · {self.subject.name}"
+
+
+class TimetableSlot(models.Model):
+    """The weekly timetable: one period on one weekday (1 = Monday … 6 = Saturday)."""
+
+    assignment = models.ForeignKey(TeachingAssignment, on_delete=models.CASCADE, related_name="slots")
+    school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="slots")
+    weekday = models.PositiveSmallIntegerField(_("weekday"))
+    period = models.PositiveSmallIntegerField(_("period"))
+    room = models.CharField(_("room"), max_length=20, blank=True)
+
+    permissions = class_readers("school_class")
+
+    class Meta:
+        ordering = ["weekday", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["school_class", "weekday", "period"], name="slot_unique_time"),
+            models.CheckConstraint(condition=Q(weekday__gte=1, weekday__lte=6), name="slot_weekday_range"),
+            models.CheckConstraint(condition=Q(period__gte=1, period__lte=10), name="slot_period_range"),
+        ]
+
+
+class Lesson(models.Model):
+    assignment = models.ForeignKey(TeachingAssignment, on_delete=models.CASCADE, related_name="lessons")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="lessons")
+    date = models.DateField(_("date"))
+    period = models.PositiveSmallIntegerField(_("period"))
+    topic = models.CharField(_("topic"), max_length=300, blank=True)
+    objectives = models.ManyToManyField(LearningObjective, blank=True, related_name="lessons")
+    homework = models.TextField(_("homework"), blank=True)
+    homework_due = models.DateField(_("homework due"), null=True, blank=True)
+
+    permissions = (
+        StaffOfOrganization("assignment__school_class__organization_id")
+        | TeachesAssignment("assignment")
+        | IsSelfPerson("assignment__school_class__enrollments__student_id")
+        | GuardianOf("assignment__school_class__enrollments__student_id")
+    )
+
+    class Meta:
+        ordering = ["date", "period"]
+        constraints = [models.UniqueConstraint(fields=["assignment", "date", "period"], name="lesson_unique_time")]
+        indexes = [models.Index(fields=["assignment", "term", "date"], name="lesson_journal_idx")]
+
+
+class SummativeWork(models.Model):
+    """A unit summative (БЖБ / СОР) or term summative (ТЖБ / СОЧ), scored in points out of a maximum."""
+
+    class Kind(models.TextChoices):
+        UNIT = "unit", _("unit summative (SAU)")
+        TERM = "term", _("term summative (SAT)")
+
+    assignment = models.ForeignKey(TeachingAssignment, on_delete=models.CASCADE, related_name="summatives")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="summatives")
+    kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    max_points = models.PositiveSmallIntegerField(_("maximum points"))
+    date = models.DateField(_("date"))
+
+    permissions = Lesson.permissions
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [models.CheckConstraint(condition=Q(max_points__gte=1), name="summative_max_positive")]
+
+
+class Mark(models.Model):
+    """A formative mark (1–10) for a lesson, or points for a summative work."""
+
+    student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="marks")
+    lesson = models.ForeignKey(Lesson, null=True, blank=True, on_delete=models.PROTECT, related_name="marks")
+    work = models.ForeignKey(
+        SummativeWork, null=True, blank=True, on_delete=models.PROTECT, related_name="marks"
+    )
+    value = models.PositiveSmallIntegerField(_("mark"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    permissions = student_record_readers("lesson__assignment") | student_record_readers("work__assignment")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "lesson"], condition=Q(lesson__isnull=False), name="mark_one_per_lesson"
+            ),
+            models.UniqueConstraint(
+                fields=["student", "work"], condition=Q(work__isnull=False), name="mark_one_per_work"
+            ),
+            models.CheckConstraint(
+                condition=(Q(lesson__isnull=False, work__isnull=True, value__gte=1, value__lte=10))
+                | Q(lesson__isnull=True, work__isnull=False),
+                name="mark_formative_or_summative",
+            ),
+        ]
+
+
+class Attendance(models.Model):
+    """A deviation from "present" for one student at one lesson; no row means present."""
+
+    class Status(models.TextChoices):
+        ILLNESS = rules.ABSENT_ILLNESS, _("absent: illness")
+        EXCUSED = rules.ABSENT_EXCUSED, _("absent: other reason")
+        UNEXCUSED = rules.ABSENT_UNEXCUSED, _("absent without reason")
+        LATE = rules.LATE, _("late")
+
+    student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="attendance")
+    lesson = models.ForeignKey(Lesson, on_delete=models.PROTECT, related_name="attendance")
+    status = models.CharField(_("attendance"), max_length=10, choices=Status.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    permissions = student_record_readers("lesson__assignment")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["student", "lesson"], name="attendance_one_per_lesson")]
+
+
+class GradingPolicy(models.Model):
+    """A versioned set of grading rules with the date from which it applies."""
+
+    code = models.CharField(max_length=40)
+    version = models.PositiveIntegerField()
+    effective_from = models.DateField()
+    rules = models.JSONField()
+    source = models.CharField(max_length=300, blank=True)
+
+    permissions = AnyoneSignedIn()
+
+    class Meta:
+        ordering = ["-effective_from", "-version"]
+        constraints = [models.UniqueConstraint(fields=["code", "version"], name="policy_unique_version")]
+
+    def as_rules(self) -> rules.GradingRules:
+        return rules.GradingRules.from_json(self.rules)
+
+
+class TermGrade(models.Model):
+    student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="term_grades")
+    assignment = models.ForeignKey(TeachingAssignment, on_delete=models.PROTECT, related_name="term_grades")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="grades")
+    percent = models.DecimalField(max_digits=5, decimal_places=2)
+    grade = models.PositiveSmallIntegerField()
+    policy = models.ForeignKey(GradingPolicy, on_delete=models.PROTECT, related_name="+")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    permissions = student_record_readers("assignment")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["student", "assignment", "term"], name="term_grade_unique"),
+        ]
+
+
+class YearGrade(models.Model):
+    student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="year_grades")
+    assignment = models.ForeignKey(TeachingAssignment, on_delete=models.PROTECT, related_name="year_grades")
+    grade = models.PositiveSmallIntegerField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    permissions = student_record_readers("assignment")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["student", "assignment"], name="year_grade_unique")]
+
+
+class TermClosure(models.Model):
+    """A term closed for one organization: its marks are locked and its grades final."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="closed_terms")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="closures")
+    closed_by = models.ForeignKey("registry.User", null=True, on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField(auto_now_add=True)
+
+    permissions = StaffOfOrganization("organization_id")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "term"], name="closure_unique")]
+
+
+class ChangeRequest(models.Model):
+    """A teacher's request to change a cell of a closed term; applied only when the director approves."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for the director")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    lesson = models.ForeignKey(Lesson, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    work = models.ForeignKey(SummativeWork, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    new_value = models.CharField(_("new value"), max_length=10, blank=True)
+    reason = models.TextField(_("reason"))
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey("registry.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    permissions = StaffOfOrganization("organization_id") | IsSelfPerson("requested_by__person_id")
+
+    class Meta:
+        ordering = ["-requested_at"]

@@ -1,0 +1,608 @@
+"""Every write to the journal: one function per use case, transactional, audited.
+
+Nothing else writes marks, attendance or grades, so the audit log is complete by construction.
+Setting a cell is idempotent ("make the cell hold X"), so a second click or a retried request
+never doubles a record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from birtutas.core import notify
+from birtutas.core.errors import Conflict, NotFound, ServiceError
+from birtutas.governance.models import AuditEvent
+from birtutas.governance.services import record, record_many
+from birtutas.registry.models import Organization, Person, Term, User
+from birtutas.registry.permissions import Actor, visible
+
+from . import rules
+from .models import (
+    Attendance,
+    ChangeRequest,
+    Enrollment,
+    GradingPolicy,
+    LearningObjective,
+    Lesson,
+    Mark,
+    SchoolClass,
+    SummativeWork,
+    TeachingAssignment,
+    TermClosure,
+    TermGrade,
+    TimetableSlot,
+    YearGrade,
+)
+
+
+# ------------------------------------------------------------------ access helpers for writes
+
+def _user_actor(user: User) -> Actor:
+    return Actor.for_user(user)
+
+
+def teachable_assignment(user: User, assignment_id: int) -> TeachingAssignment:
+    """The class-subject, if the user teaches it; a 404 otherwise (also for other schools)."""
+    actor = _user_actor(user)
+    assignment = (
+        visible(TeachingAssignment, actor)
+        .select_related("school_class__organization", "subject")
+        .filter(pk=assignment_id)
+        .first()
+    )
+    if assignment is None:
+        raise NotFound(gettext_lazy("Not found."))
+    if assignment.teacher_id != actor.person_id:
+        raise ServiceError(gettext_lazy("Only the teacher of this subject in this class can change it."), status=403)
+    return assignment
+
+
+def directed_organization(user: User, organization_id: int) -> Organization:
+    actor = _user_actor(user)
+    if organization_id not in actor.organization_ids(("director", "deputy")):
+        raise NotFound(gettext_lazy("Not found."))
+    return Organization.objects.get(pk=organization_id)
+
+
+def is_term_closed(organization_id: int, term_id: int) -> bool:
+    return TermClosure.objects.filter(organization_id=organization_id, term_id=term_id).exists()
+
+
+def _refuse_if_closed(organization_id: int, term_id: int) -> None:
+    if is_term_closed(organization_id, term_id):
+        raise Conflict(
+            gettext_lazy(
+                "This term is closed, so its marks are locked. To correct one, send a change request "
+                "with the reason; the director approves it."
+            )
+        )
+
+
+def _enrolled(school_class_id: int, student_id: int) -> None:
+    if not Enrollment.objects.filter(school_class_id=school_class_id, student_id=student_id).exists():
+        raise NotFound(gettext_lazy("Not found."))
+
+
+def _cell_key(student_id: int, lesson_id: int) -> str:
+    return f"{student_id}:{lesson_id}"
+
+
+# ------------------------------------------------------------------ marks and attendance
+
+def set_cell(user: User, lesson_id: int, student_id: int, text: str, *, reason: str = "") -> rules.CellEntry:
+    """Make one journal cell hold what the teacher typed: a formative mark, an attendance status, or both."""
+    entry = rules.parse_cell(text)
+    lesson = Lesson.objects.select_related("assignment__school_class").filter(pk=lesson_id).first()
+    if lesson is None:
+        raise NotFound(gettext_lazy("Not found."))
+    assignment = teachable_assignment(user, lesson.assignment_id)
+    _enrolled(assignment.school_class_id, student_id)
+    _refuse_if_closed(assignment.school_class.organization_id, lesson.term_id)
+    return _apply_cell(user, lesson, assignment, student_id, entry, reason)
+
+
+@transaction.atomic
+def _apply_cell(
+    user: User, lesson: Lesson, assignment: TeachingAssignment, student_id: int, entry: rules.CellEntry, reason: str
+) -> rules.CellEntry:
+    org_id = assignment.school_class.organization_id
+    key = _cell_key(student_id, lesson.pk)
+    mark = Mark.objects.select_for_update().filter(student_id=student_id, lesson=lesson).first()
+    status = Attendance.objects.select_for_update().filter(student_id=student_id, lesson=lesson).first()
+    before_mark = mark.value if mark else None
+    before_status = status.status if status else None
+    messages: list[tuple[str, object]] = []
+
+    if entry.mark != before_mark:
+        if entry.mark is None:
+            mark.delete()
+        elif mark is None:
+            _create_once(Mark, student_id=student_id, lesson=lesson, defaults={"value": entry.mark})
+        else:
+            mark.value = entry.mark
+            mark.save(update_fields=["value", "updated_at"])
+        record(
+            actor_id=user.pk,
+            organization_id=org_id,
+            action="set" if entry.mark is not None else "clear",
+            subject="mark",
+            subject_key=key,
+            before=before_mark,
+            after=entry.mark,
+            reason=reason,
+        )
+        if entry.mark is not None:
+            messages.append(("mark", entry.mark))
+
+    if entry.attendance != before_status:
+        if entry.attendance is None:
+            status.delete()
+        elif status is None:
+            _create_once(Attendance, student_id=student_id, lesson=lesson, defaults={"status": entry.attendance})
+        else:
+            status.status = entry.attendance
+            status.save(update_fields=["status", "updated_at"])
+        record(
+            actor_id=user.pk,
+            organization_id=org_id,
+            action="set" if entry.attendance else "clear",
+            subject="attendance",
+            subject_key=key,
+            before=before_status,
+            after=entry.attendance,
+            reason=reason,
+        )
+        if entry.attendance is not None:
+            messages.append(("attendance", entry.attendance))
+
+    if messages:
+        _notify_guardians(student_id, lesson, assignment, messages)
+    return entry
+
+
+def _create_once(model, *, defaults: dict, **lookup):
+    """Insert, or update the row a concurrent request inserted a moment ago: never two rows."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**lookup, **defaults)
+    except IntegrityError:
+        model.objects.filter(**lookup).update(**defaults)
+        return model.objects.get(**lookup)
+
+
+def set_points(user: User, work_id: int, student_id: int, points: int | None, *, reason: str = "") -> None:
+    """Set (or clear, with None) the points a student scored on a summative work."""
+    work = SummativeWork.objects.filter(pk=work_id).first()
+    if work is None:
+        raise NotFound(gettext_lazy("Not found."))
+    assignment = teachable_assignment(user, work.assignment_id)
+    _enrolled(assignment.school_class_id, student_id)
+    _refuse_if_closed(assignment.school_class.organization_id, work.term_id)
+    if points is not None:
+        rules.check_points(points, work.max_points)
+    _apply_points(user, work, assignment, student_id, points, reason)
+
+
+@transaction.atomic
+def _apply_points(user, work: SummativeWork, assignment, student_id: int, points: int | None, reason: str) -> None:
+    mark = Mark.objects.select_for_update().filter(student_id=student_id, work=work).first()
+    before = mark.value if mark else None
+    if before == points:
+        return
+    if points is None:
+        mark.delete()
+    elif mark is None:
+        _create_once(Mark, student_id=student_id, work=work, defaults={"value": points})
+    else:
+        mark.value = points
+        mark.save(update_fields=["value", "updated_at"])
+    record(
+        actor_id=user.pk,
+        organization_id=assignment.school_class.organization_id,
+        action="set" if points is not None else "clear",
+        subject="summative",
+        subject_key=f"{student_id}:w{work.pk}",
+        before=before,
+        after=points,
+        reason=reason,
+    )
+    if points is not None:
+        _notify_guardians(student_id, work, assignment, [("points", (points, work.max_points))])
+
+
+def _notify_guardians(student_id: int, occasion, assignment: TeachingAssignment, events) -> None:
+    guardian_user_ids = list(
+        User.objects.filter(person__wards__student_id=student_id, is_active=True).values_list("pk", flat=True)
+    )
+    student = Person.objects.only("first_name").get(pk=student_id)
+    subject = assignment.subject
+    day = occasion.date
+    statuses = dict(Attendance.Status.choices)
+
+    def renderer(kind: str, value):
+        def render() -> str:
+            params = {"name": student.first_name, "subject": subject.name, "date": date_format(day, "j E")}
+            if kind == "mark":
+                return _("%(name)s got %(mark)s in %(subject)s on %(date)s.") % {**params, "mark": value}
+            if kind == "points":
+                return _("%(name)s scored %(points)s of %(max)s in %(subject)s on %(date)s.") % {
+                    **params,
+                    "points": value[0],
+                    "max": value[1],
+                }
+            return _("%(name)s — %(status)s — %(subject)s, %(date)s.") % {**params, "status": statuses[value]}
+
+        return render
+
+    notify.send(
+        [
+            notify.Message(user_id=uid, kind=kind, render=renderer(kind, value), link=f"/diary/{student_id}/")
+            for uid in guardian_user_ids
+            for kind, value in events
+        ]
+    )
+
+
+# ------------------------------------------------------------------ lessons and summatives
+
+@transaction.atomic
+def update_lesson(
+    user: User,
+    lesson_id: int,
+    *,
+    topic: str,
+    homework: str,
+    homework_due: dt.date | None,
+    objective_ids: Iterable[int] = (),
+) -> Lesson:
+    lesson = Lesson.objects.filter(pk=lesson_id).first()
+    if lesson is None:
+        raise NotFound(gettext_lazy("Not found."))
+    assignment = teachable_assignment(user, lesson.assignment_id)
+    if homework_due is not None and homework_due < lesson.date:
+        raise ServiceError(gettext_lazy("The homework cannot be due before the lesson."))
+    objectives = list(
+        LearningObjective.objects.filter(
+            pk__in=list(objective_ids), subject_id=assignment.subject_id, grade=assignment.school_class.grade
+        )
+    )
+    lesson.topic = topic.strip()[:300]
+    lesson.homework = homework.strip()
+    lesson.homework_due = homework_due if lesson.homework else None
+    lesson.save(update_fields=["topic", "homework", "homework_due"])
+    lesson.objectives.set(objectives)
+    return lesson
+
+
+@transaction.atomic
+def create_summative(
+    user: User, assignment_id: int, term_id: int, *, kind: str, title: str, max_points: int, date: dt.date
+) -> SummativeWork:
+    assignment = teachable_assignment(user, assignment_id)
+    term = Term.objects.filter(pk=term_id).first()
+    if term is None:
+        raise NotFound(gettext_lazy("Not found."))
+    _refuse_if_closed(assignment.school_class.organization_id, term.pk)
+    if kind not in SummativeWork.Kind.values:
+        raise ServiceError(gettext_lazy("Choose a unit or a term summative."))
+    if not 1 <= max_points <= 100:
+        raise ServiceError(gettext_lazy("The maximum must be from 1 to 100 points."))
+    if not term.starts_on <= date <= term.ends_on:
+        raise ServiceError(gettext_lazy("The date must fall within the term."))
+    if kind == SummativeWork.Kind.TERM and assignment.summatives.filter(term=term, kind=kind).exists():
+        raise Conflict(gettext_lazy("This term already has a term summative."))
+    return SummativeWork.objects.create(
+        assignment=assignment, term=term, kind=kind, title=title.strip()[:200] or kind, max_points=max_points, date=date
+    )
+
+
+def generate_lessons(school_class: SchoolClass, term: Term, *, holidays: Iterable[dt.date] = ()) -> int:
+    """Create the term's lessons from the weekly timetable; running it again adds only what is missing."""
+    holidays = set(holidays)
+    slots = list(TimetableSlot.objects.filter(school_class=school_class))
+    by_weekday = defaultdict(list)
+    for slot in slots:
+        by_weekday[slot.weekday].append(slot)
+    wanted = []
+    day = term.starts_on
+    while day <= term.ends_on:
+        if day not in holidays:
+            for slot in by_weekday.get(day.isoweekday(), ()):
+                wanted.append(Lesson(assignment_id=slot.assignment_id, term=term, date=day, period=slot.period))
+        day += dt.timedelta(days=1)
+    before = Lesson.objects.filter(assignment__school_class=school_class, term=term).count()
+    Lesson.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=2000)
+    return Lesson.objects.filter(assignment__school_class=school_class, term=term).count() - before
+
+
+# ------------------------------------------------------------------ timetable and teaching load
+
+@transaction.atomic
+def set_teaching_assignment(
+    user: User, school_class_id: int, subject_id: int, teacher_id: int | None, hours_per_week: int
+) -> TeachingAssignment | None:
+    school_class = _directed_class(user, school_class_id)
+    if not 0 <= hours_per_week <= 12:
+        raise ServiceError(gettext_lazy("Hours per week must be from 0 to 12."))
+    existing = TeachingAssignment.objects.filter(school_class=school_class, subject_id=subject_id).first()
+    if teacher_id is None or hours_per_week == 0:
+        if existing is not None:
+            if existing.lessons.filter(marks__isnull=False).exists():
+                raise Conflict(gettext_lazy("This subject already has marks in this class, so it cannot be removed."))
+            existing.delete()
+        return None
+    if not school_class.organization.memberships.filter(person_id=teacher_id, role="teacher").exists():
+        raise ServiceError(gettext_lazy("This person is not a teacher of this school."))
+    if existing is None:
+        return TeachingAssignment.objects.create(
+            school_class=school_class, subject_id=subject_id, teacher_id=teacher_id, hours_per_week=hours_per_week
+        )
+    existing.teacher_id = teacher_id
+    existing.hours_per_week = hours_per_week
+    existing.save(update_fields=["teacher", "hours_per_week"])
+    return existing
+
+
+@transaction.atomic
+def set_timetable_slot(
+    user: User, school_class_id: int, weekday: int, period: int, assignment_id: int | None, room: str = ""
+) -> TimetableSlot | None:
+    school_class = _directed_class(user, school_class_id)
+    if not (1 <= weekday <= 6 and 1 <= period <= 10):
+        raise ServiceError(gettext_lazy("A lesson must be on a weekday 1–6 and in a period 1–10."))
+    TimetableSlot.objects.filter(school_class=school_class, weekday=weekday, period=period).delete()
+    if assignment_id is None:
+        return None
+    assignment = TeachingAssignment.objects.filter(pk=assignment_id, school_class=school_class).first()
+    if assignment is None:
+        raise NotFound(gettext_lazy("Not found."))
+    clash = (
+        TimetableSlot.objects.filter(assignment__teacher_id=assignment.teacher_id, weekday=weekday, period=period)
+        .exclude(school_class=school_class)
+        .select_related("school_class")
+        .first()
+    )
+    if clash is not None:
+        raise Conflict(
+            gettext_lazy("The teacher already has a lesson in class %(class)s at that time.")
+            % {"class": clash.school_class.name}
+        )
+    return TimetableSlot.objects.create(
+        school_class=school_class, assignment=assignment, weekday=weekday, period=period, room=room.strip()[:20]
+    )
+
+
+def _directed_class(user: User, school_class_id: int) -> SchoolClass:
+    actor = _user_actor(user)
+    school_class = (
+        SchoolClass.objects.select_related("organization")
+        .filter(pk=school_class_id, organization_id__in=actor.organization_ids(("director", "deputy")))
+        .first()
+    )
+    if school_class is None:
+        raise NotFound(gettext_lazy("Not found."))
+    return school_class
+
+
+# ------------------------------------------------------------------ grades and term closing
+
+def policy_for(term: Term) -> GradingPolicy:
+    policy = GradingPolicy.objects.filter(effective_from__lte=term.starts_on).order_by("-effective_from", "-version")
+    found = policy.first()
+    if found is None:
+        raise ServiceError(gettext_lazy("No grading policy applies to this term."))
+    return found
+
+
+def compute_term_grades(term: Term, assignments, *, actor_id: int | None = None) -> int:
+    """Compute and store term grades for the given class-subjects; returns how many rows changed.
+
+    One aggregate query per kind of mark for the whole batch, the maths in `rules`, one bulk write.
+    """
+    policy = policy_for(term)
+    grading = policy.as_rules()
+    assignment_ids = list(assignments.values_list("pk", flat=True))
+    inputs = collect_grade_inputs(term, assignment_ids)
+    existing = {
+        (g.student_id, g.assignment_id): g
+        for g in TermGrade.objects.filter(term=term, assignment_id__in=assignment_ids)
+    }
+    to_create, to_update, events = [], [], []
+    for (student_id, assignment_id), data in inputs.items():
+        result = rules.term_result(grading, data["class_grade"], data["formative"], data["unit"], data["term"])
+        if result is None:
+            continue
+        current = existing.get((student_id, assignment_id))
+        if current is None:
+            to_create.append(
+                TermGrade(
+                    student_id=student_id,
+                    assignment_id=assignment_id,
+                    term=term,
+                    percent=result.percent,
+                    grade=result.grade,
+                    policy=policy,
+                )
+            )
+            before = None
+        elif current.percent != result.percent or current.grade != result.grade or current.policy_id != policy.pk:
+            before = {"percent": str(current.percent), "grade": current.grade}
+            current.percent, current.grade, current.policy = result.percent, result.grade, policy
+            to_update.append(current)
+        else:
+            continue
+        events.append(
+            AuditEvent(
+                actor_id=actor_id,
+                organization_id=data["organization_id"],
+                action="compute",
+                subject="term_grade",
+                subject_key=f"{student_id}:{assignment_id}:{term.pk}",
+                before=before,
+                after={"percent": str(result.percent), "grade": result.grade, "policy": policy.pk},
+            )
+        )
+    with transaction.atomic():
+        TermGrade.objects.bulk_create(to_create, batch_size=5000)
+        TermGrade.objects.bulk_update(to_update, ["percent", "grade", "policy", "computed_at"], batch_size=5000)
+        record_many(events)
+    return len(events)
+
+
+def collect_grade_inputs(term: Term, assignment_ids: list[int]) -> dict:
+    """Every (student, class-subject) of the batch with its formative marks and summative points."""
+    inputs: dict = {}
+    enrolled = Enrollment.objects.filter(school_class__assignments__in=assignment_ids).values_list(
+        "student_id", "school_class__assignments", "school_class__grade", "school_class__organization_id"
+    )
+    for student_id, assignment_id, grade, org_id in enrolled.iterator(chunk_size=10000):
+        inputs[(student_id, assignment_id)] = {
+            "class_grade": grade,
+            "organization_id": org_id,
+            "formative": [],
+            "unit": [],
+            "term": [],
+        }
+    formative = Mark.objects.filter(lesson__term=term, lesson__assignment_id__in=assignment_ids).values_list(
+        "student_id", "lesson__assignment_id", "value"
+    )
+    for student_id, assignment_id, value in formative.iterator(chunk_size=20000):
+        row = inputs.get((student_id, assignment_id))
+        if row is not None:
+            row["formative"].append(value)
+    summative = Mark.objects.filter(work__term=term, work__assignment_id__in=assignment_ids).values_list(
+        "student_id", "work__assignment_id", "work__kind", "value", "work__max_points"
+    )
+    for student_id, assignment_id, kind, value, maximum in summative.iterator(chunk_size=20000):
+        row = inputs.get((student_id, assignment_id))
+        if row is not None:
+            row[kind].append(rules.Points(value, maximum))
+    return inputs
+
+
+def close_term(user: User, organization_id: int, term_id: int) -> TermClosure:
+    """Compute the final term grades of a school with the policy in force, then lock the term."""
+    organization = directed_organization(user, organization_id)
+    term = Term.objects.filter(pk=term_id).first()
+    if term is None:
+        raise NotFound(gettext_lazy("Not found."))
+    with transaction.atomic():
+        if TermClosure.objects.select_for_update().filter(organization=organization, term=term).exists():
+            raise Conflict(gettext_lazy("This term is already closed."))
+        assignments = TeachingAssignment.objects.filter(school_class__organization=organization, school_class__year=term.year)
+        compute_term_grades(term, assignments, actor_id=user.pk)
+        closure = TermClosure.objects.create(organization=organization, term=term, closed_by=user)
+        record(
+            actor_id=user.pk,
+            organization_id=organization.pk,
+            action="close",
+            subject="term",
+            subject_key=f"{organization.pk}:{term.pk}",
+            before=None,
+            after={"term": term.pk},
+        )
+        if term.number == 4:
+            compute_year_grades(organization, term)
+    return closure
+
+
+def compute_year_grades(organization: Organization, last_term: Term) -> int:
+    grades = defaultdict(list)
+    for student_id, assignment_id, grade in TermGrade.objects.filter(
+        term__year=last_term.year, assignment__school_class__organization=organization
+    ).values_list("student_id", "assignment_id", "grade"):
+        grades[(student_id, assignment_id)].append(grade)
+    rows = [
+        YearGrade(student_id=s, assignment_id=a, grade=rules.year_grade(g)) for (s, a), g in grades.items() if g
+    ]
+    YearGrade.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["student", "assignment"], update_fields=["grade", "computed_at"]
+    )
+    return len(rows)
+
+
+# ------------------------------------------------------------------ changes after closing
+
+def request_change(user: User, *, student_id: int, lesson_id: int | None, work_id: int | None, new_value: str, reason: str):
+    """A teacher asks to change a cell of a closed term; nothing changes until the director approves."""
+    if not reason.strip():
+        raise ServiceError(gettext_lazy("Give the reason for the change."))
+    if lesson_id:
+        lesson = Lesson.objects.filter(pk=lesson_id).first()
+        if lesson is None:
+            raise NotFound(gettext_lazy("Not found."))
+        assignment, term_id = teachable_assignment(user, lesson.assignment_id), lesson.term_id
+        rules.parse_cell(new_value)
+    else:
+        work = SummativeWork.objects.filter(pk=work_id).first()
+        if work is None:
+            raise NotFound(gettext_lazy("Not found."))
+        assignment, term_id = teachable_assignment(user, work.assignment_id), work.term_id
+        if new_value.strip():
+            rules.check_points(_int(new_value), work.max_points)
+    _enrolled(assignment.school_class_id, student_id)
+    org_id = assignment.school_class.organization_id
+    if not is_term_closed(org_id, term_id):
+        raise ServiceError(gettext_lazy("The term is open: change the cell directly."))
+    return ChangeRequest.objects.create(
+        student_id=student_id,
+        lesson_id=lesson_id,
+        work_id=work_id,
+        new_value=new_value.strip(),
+        reason=reason.strip(),
+        organization_id=org_id,
+        requested_by=user,
+    )
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ServiceError(gettext_lazy("Points must be a whole number.")) from None
+
+
+def decide_change(user: User, request_id: int, *, approve: bool) -> ChangeRequest:
+    """The director approves (the change is applied, audited with the teacher's reason) or rejects."""
+    actor = _user_actor(user)
+    with transaction.atomic():
+        change = (
+            visible(ChangeRequest, actor)
+            .select_for_update()
+            .filter(pk=request_id, organization_id__in=actor.organization_ids(("director", "deputy")))
+            .first()
+        )
+        if change is None:
+            raise NotFound(gettext_lazy("Not found."))
+        if change.state != ChangeRequest.State.PENDING:
+            raise Conflict(gettext_lazy("This request has already been decided."))
+        reason = _("Approved change after term closing: %(reason)s") % {"reason": change.reason}
+        if approve:
+            if change.lesson_id:
+                lesson = Lesson.objects.select_related(
+                    "term", "assignment__school_class", "assignment__subject"
+                ).get(pk=change.lesson_id)
+                entry = rules.parse_cell(change.new_value)
+                _apply_cell(user, lesson, lesson.assignment, change.student_id, entry, reason)
+                term, assignment = lesson.term, lesson.assignment
+            else:
+                work = SummativeWork.objects.select_related(
+                    "term", "assignment__school_class", "assignment__subject"
+                ).get(pk=change.work_id)
+                points = _int(change.new_value) if change.new_value else None
+                _apply_points(user, work, work.assignment, change.student_id, points, reason)
+                term, assignment = work.term, work.assignment
+            compute_term_grades(term, TeachingAssignment.objects.filter(pk=assignment.pk), actor_id=user.pk)
+        change.state = ChangeRequest.State.APPROVED if approve else ChangeRequest.State.REJECTED
+        change.decided_by = user
+        change.decided_at = timezone.now()
+        change.save(update_fields=["state", "decided_by", "decided_at"])
+    return change

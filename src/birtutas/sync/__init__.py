@@ -1,0 +1,1 @@
+"""Sync: the offline school node, change capture, push/pull and USB bundles. Not built yet."""
