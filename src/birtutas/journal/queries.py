@@ -24,6 +24,7 @@ from .models import (
     ChangeRequest,
     Enrollment,
     GradingPolicy,
+    LearningObjective,
     Lesson,
     Mark,
     SchoolClass,
@@ -61,7 +62,7 @@ def year_terms(term: Term) -> list[Term]:
     return list(Term.objects.filter(year_id=term.year_id).order_by("number"))
 
 
-def policy_rules(term: Term, closed: bool) -> rules.GradingRules | None:
+def policy_rules(term: Term) -> rules.GradingRules | None:
     policy = (
         GradingPolicy.objects.filter(effective_from__lte=term.starts_on).order_by("-effective_from", "-version").first()
     )
@@ -153,7 +154,7 @@ def _fill_results(assignment, term, closed, rows: dict[int, GridRow], works) -> 
             if g.student_id in rows:
                 rows[g.student_id].percent, rows[g.student_id].grade = g.percent, g.grade
         return
-    grading = policy_rules(term, closed)
+    grading = policy_rules(term)
     if grading is None:
         return
     works_by_id = {w.pk: w for w in works}
@@ -166,6 +167,24 @@ def _fill_results(assignment, term, closed, rows: dict[int, GridRow], works) -> 
         result = rules.term_result(grading, assignment.school_class.grade, formative, unit, term_points)
         if result:
             row.percent, row.grade = result.percent, result.grade
+
+
+def visible_lesson(actor: Actor, lesson_id: int) -> Lesson:
+    lesson = (
+        visible(Lesson, actor)
+        .select_related("assignment__school_class", "assignment__subject", "term")
+        .filter(pk=lesson_id)
+        .first()
+    )
+    if lesson is None:
+        raise _not_found()
+    return lesson
+
+
+def lesson_objectives(lesson: Lesson):
+    return LearningObjective.objects.filter(
+        subject_id=lesson.assignment.subject_id, grade=lesson.assignment.school_class.grade
+    )
 
 
 # ------------------------------------------------------------------ student and guardian
@@ -202,6 +221,10 @@ class DiaryEntry:
     mark: int | None = None
     attendance: str | None = None
     works: list[tuple[SummativeWork, int]] = field(default_factory=list)
+
+    @property
+    def attendance_label(self) -> str:
+        return Attendance.Status(self.attendance).label if self.attendance else ""
 
 
 @dataclass
@@ -287,7 +310,7 @@ def term_summary(actor: Actor, student_id: int, term: Term) -> tuple[Person, Sch
         for g in TermGrade.objects.filter(student_id=student_id, term=term, assignment__in=assignments):
             data[g.assignment_id].percent, data[g.assignment_id].grade = g.percent, g.grade
     else:
-        grading = policy_rules(term, closed)
+        grading = policy_rules(term)
         for summary in data.values():
             result = grading and rules.term_result(
                 grading, school_class.grade, summary.formative, summary.unit, summary.term
@@ -355,7 +378,7 @@ def class_report(school_class: SchoolClass, term: Term) -> tuple[list[TeachingAs
     students = list(Person.objects.filter(enrollments__school_class=school_class).order_by("last_name", "first_name"))
     rows = {s.pk: ReportRow(s, {}, 0, 0, 0, 0) for s in students}
     closed = TermClosure.objects.filter(organization_id=school_class.organization_id, term=term).exists()
-    grading = policy_rules(term, closed)
+    grading = policy_rules(term)
     inputs: dict = defaultdict(lambda: {"formative": [], "unit": [], "term": []})
     for student_id, assignment_id, value in Mark.objects.filter(
         lesson__term=term, lesson__assignment__school_class=school_class

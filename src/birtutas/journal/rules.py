@@ -181,6 +181,8 @@ LETTER_SCALE = (
 
 def letter_grade(percent: Decimal) -> tuple[str, Decimal]:
     whole = int(round_half_up(percent, "1"))
+    if not 0 <= whole <= 100:
+        raise RuleError(_("A percentage must be between 0 and 100."))
     for lowest, letter, points in LETTER_SCALE:
         if whole >= lowest:
             return letter, points
@@ -239,11 +241,14 @@ class CellEntry:
 
 def parse_cell(text: str) -> CellEntry:
     """Parse a cell: "" clears it, "8" is a mark, "н" an absence, "к8" / "8 к" lateness with a mark."""
-    raw = (text or "").strip().lower().replace(" ", "")
+    # Any whitespace (a pasted no-break space, a tab) is ignored, not only the plain space.
+    raw = "".join((text or "").lower().split())
     if not raw:
         return CellEntry(mark=None, attendance=None)
-    letters = "".join(c for c in raw if not c.isdigit())
-    digits = "".join(c for c in raw if c.isdigit())
+    # isdecimal, not isdigit: "²" or "①" are "digits" that int() refuses, which escaped as a bare
+    # ValueError instead of a RuleError; now they are reported as an unknown code.
+    letters = "".join(c for c in raw if not c.isdecimal())
+    digits = "".join(c for c in raw if c.isdecimal())
     if digits and letters and not (raw.startswith(letters) or raw.endswith(letters)):
         raise RuleError(_("Type a mark from 1 to 10, or one attendance letter, or both."))
     attendance = None

@@ -97,15 +97,39 @@ def _cell_key(student_id: int, lesson_id: int) -> str:
 
 # ------------------------------------------------------------------ marks and attendance
 
+UNCHANGED = object()
+
+
 def set_cell(user: User, lesson_id: int, student_id: int, text: str, *, reason: str = "") -> rules.CellEntry:
     """Make one journal cell hold what the teacher typed: a formative mark, an attendance status, or both."""
     entry = rules.parse_cell(text)
-    lesson = Lesson.objects.select_related("assignment__school_class").filter(pk=lesson_id).first()
+    return update_cell(user, lesson_id, student_id, mark=entry.mark, attendance=entry.attendance, reason=reason)
+
+
+def update_cell(
+    user: User, lesson_id: int, student_id: int, *, mark=UNCHANGED, attendance=UNCHANGED, reason: str = ""
+) -> rules.CellEntry:
+    """Set the mark, the attendance status, or both, of one student at one lesson; the other is kept."""
+    lesson = Lesson.objects.filter(pk=lesson_id).first()
     if lesson is None:
         raise NotFound(gettext_lazy("Not found."))
     assignment = teachable_assignment(user, lesson.assignment_id)
     _enrolled(assignment.school_class_id, student_id)
     _refuse_if_closed(assignment.school_class.organization_id, lesson.term_id)
+    if mark is UNCHANGED or attendance is UNCHANGED:
+        current_mark = Mark.objects.filter(student_id=student_id, lesson=lesson).values_list("value", flat=True).first()
+        current_status = (
+            Attendance.objects.filter(student_id=student_id, lesson=lesson).values_list("status", flat=True).first()
+        )
+        mark = current_mark if mark is UNCHANGED else mark
+        attendance = current_status if attendance is UNCHANGED else attendance
+    if mark is not None:
+        rules.check_formative(mark)
+        if attendance in rules.ABSENCES:
+            raise rules.RuleError(gettext_lazy("An absent student cannot get a mark for the lesson."))
+    if attendance is not None and attendance not in Attendance.Status.values:
+        raise ServiceError(gettext_lazy("Unknown attendance status."))
+    entry = rules.CellEntry(mark=mark, attendance=attendance)
     return _apply_cell(user, lesson, assignment, student_id, entry, reason)
 
 

@@ -87,7 +87,11 @@ def check_iin_matches(iin: str, birth_date: dt.date | None, sex: str | None) -> 
 def make_iin(birth_date: dt.date, sex: str, serial: int) -> str | None:
     """Build a valid IIN for a birth date, sex and 4-digit serial; None if that serial has no check digit."""
     century = (birth_date.year // 100) * 100
-    digit = next(d for d, (c, s) in CENTURY_SEX.items() if c == century and s == sex)
+    digit = next((d for d, (c, s) in CENTURY_SEX.items() if c == century and s == sex), None)
+    if digit is None:
+        raise ValueError("An IIN can only encode birth years 1800-2099 and sex 'M' or 'F'.")
+    if not 0 <= serial <= 9999:
+        raise ValueError("The IIN serial must be from 0 to 9999.")
     first = f"{birth_date:%y%m%d}{digit}{serial:04d}"
     check = iin_check_digit(first)
     return None if check is None else f"{first}{check}"

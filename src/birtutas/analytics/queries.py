@@ -1,0 +1,70 @@
+"""Aggregates of an area. Only counts and averages leave here, and none over fewer than 5 people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Avg, Count, Q
+
+from birtutas.journal.models import Attendance, Enrollment, Mark
+from birtutas.registry.models import Organization, Term
+from birtutas.registry.permissions import Actor
+
+MIN_GROUP = 5
+
+
+@dataclass
+class OrganizationFigures:
+    organization: Organization
+    students: int | None  # None: suppressed, fewer than MIN_GROUP
+    mean_mark: Decimal | None
+    absences_per_student: Decimal | None
+    computers_per_100: Decimal | None
+
+
+def area_organizations(actor: Actor):
+    area = actor.area()
+    if area is None:
+        return Organization.objects.none()
+    return Organization.objects.filter(area).select_related("district__region").order_by("district__name_kk", "name_kk")
+
+
+def area_figures(actor: Actor, term: Term | None) -> list[OrganizationFigures]:
+    organizations = list(area_organizations(actor))
+    ids = [o.pk for o in organizations]
+    students = dict(
+        Enrollment.objects.filter(school_class__organization_id__in=ids)
+        .values_list("school_class__organization_id")
+        .annotate(n=Count("student_id", distinct=True))
+    )
+    marks, absences = {}, {}
+    if term is not None:
+        marks = dict(
+            Mark.objects.filter(lesson__term=term, lesson__assignment__school_class__organization_id__in=ids)
+            .values_list("lesson__assignment__school_class__organization_id")
+            .annotate(avg=Avg("value"))
+        )
+        absences = dict(
+            Attendance.objects.filter(lesson__term=term, lesson__assignment__school_class__organization_id__in=ids)
+            .filter(~Q(status="late"))
+            .values_list("lesson__assignment__school_class__organization_id")
+            .annotate(n=Count("id"))
+        )
+    figures = []
+    for o in organizations:
+        n = students.get(o.pk, 0)
+        if n < MIN_GROUP:
+            figures.append(OrganizationFigures(o, None, None, None, None))
+            continue
+        mean = marks.get(o.pk)
+        figures.append(
+            OrganizationFigures(
+                organization=o,
+                students=n,
+                mean_mark=Decimal(str(round(mean, 2))) if mean is not None else None,
+                absences_per_student=Decimal(absences.get(o.pk, 0)) / n,
+                computers_per_100=Decimal(o.student_computers * 100) / n,
+            )
+        )
+    return figures

@@ -1,0 +1,233 @@
+"""The director's pages: onboarding, timetable, teaching load, term closing, reports, cell history."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from birtutas.core.errors import NotFound, ServiceError
+from birtutas.governance.queries import history
+from birtutas.registry.models import Person
+from birtutas.registry.permissions import Actor
+
+from . import onboarding, queries, services
+from .models import Subject
+
+WEEKDAY_NUMBERS = range(1, 7)
+PERIOD_NUMBERS = range(1, 9)
+
+
+def _actor(request) -> Actor:
+    return Actor.for_user(request.user)
+
+
+def _int(text) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _organization(request, organization_id: int):
+    try:
+        return queries.directed_organization(_actor(request), organization_id)
+    except NotFound:
+        raise Http404 from None
+
+
+def _class(request, class_id: int):
+    try:
+        return queries.directed_class(_actor(request), class_id)
+    except NotFound:
+        raise Http404 from None
+
+
+@login_required
+def school_index(request):
+    organizations = queries.directed_organizations(_actor(request))
+    if not organizations:
+        raise Http404
+    return redirect("school:dashboard", organization_id=organizations[0].pk)
+
+
+@login_required
+def dashboard(request, organization_id: int):
+    actor = _actor(request)
+    organization = _organization(request, organization_id)
+    term = queries.current_term()
+    return render(
+        request,
+        "journal/school/dashboard.html",
+        {
+            "organization": organization,
+            "classes": list(queries.organization_classes(actor, organization)),
+            "terms": queries.year_terms(term) if term else [],
+            "closures": queries.closures(organization),
+            "requests": list(queries.pending_change_requests(actor, organization)),
+            "term": term,
+        },
+    )
+
+
+@login_required
+@require_POST
+def close_term(request, organization_id: int, term_id: int):
+    _organization(request, organization_id)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Tick the box to confirm that the term should be closed."))
+        return redirect("school:dashboard", organization_id=organization_id)
+    try:
+        services.close_term(request.user, organization_id, term_id)
+    except NotFound:
+        raise Http404 from None
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The term is closed and its grades are final."))
+    return redirect("school:dashboard", organization_id=organization_id)
+
+
+@login_required
+@require_POST
+def decide_request(request, request_id: int):
+    approve = request.POST.get("decision") == "approve"
+    try:
+        change = services.decide_change(request.user, request_id, approve=approve)
+    except NotFound:
+        raise Http404 from None
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("school:index")
+    messages.success(request, _("The change is applied.") if approve else _("The request is rejected."))
+    return redirect("school:dashboard", organization_id=change.organization_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_csv(request, organization_id: int):
+    organization = _organization(request, organization_id)
+    term = queries.current_term()
+    report = None
+    if request.method == "POST":
+        files = {name: request.FILES[name].read() for name in onboarding.FILE_COLUMNS if name in request.FILES}
+        if not files:
+            messages.error(request, _("Choose at least one CSV file."))
+        else:
+            try:
+                report = onboarding.import_school(request.user, organization.pk, term.year_id, files)
+            except NotFound:
+                raise Http404 from None
+            if report.ok:
+                messages.success(request, _("The import is complete."))
+            else:
+                messages.error(request, _("Nothing was imported: correct the rows listed below and try again."))
+    return render(
+        request,
+        "journal/school/import.html",
+        {"organization": organization, "columns": onboarding.FILE_COLUMNS, "report": report},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def timetable(request, class_id: int):
+    school_class = _class(request, class_id)
+    if request.method == "POST":
+        try:
+            services.set_timetable_slot(
+                request.user,
+                school_class.pk,
+                _int(request.POST.get("weekday")) or 0,
+                _int(request.POST.get("period")) or 0,
+                _int(request.POST.get("assignment")),
+                request.POST.get("room", ""),
+            )
+        except NotFound:
+            raise Http404 from None
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The timetable is saved."))
+        return redirect("school:timetable", class_id=class_id)
+    slots = queries.class_timetable(school_class)
+    grid = [(p, [(d, slots.get((d, p))) for d in WEEKDAY_NUMBERS]) for p in PERIOD_NUMBERS]
+    return render(
+        request,
+        "journal/school/timetable.html",
+        {
+            "school_class": school_class,
+            "grid": grid,
+            "weekdays": WEEKDAY_NUMBERS,
+            "assignments": list(queries.class_assignments(school_class)),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def teaching_load(request, class_id: int):
+    school_class = _class(request, class_id)
+    if request.method == "POST":
+        try:
+            services.set_teaching_assignment(
+                request.user,
+                school_class.pk,
+                _int(request.POST.get("subject")) or 0,
+                _int(request.POST.get("teacher")),
+                _int(request.POST.get("hours")) or 0,
+            )
+        except NotFound:
+            raise Http404 from None
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The teaching load is saved."))
+        return redirect("school:load", class_id=class_id)
+    teachers = Person.objects.filter(
+        memberships__organization_id=school_class.organization_id, memberships__role="teacher"
+    ).order_by("last_name", "first_name")
+    return render(
+        request,
+        "journal/school/load.html",
+        {
+            "school_class": school_class,
+            "assignments": list(queries.class_assignments(school_class).order_by("subject__name_kk")),
+            "subjects": Subject.objects.all(),
+            "teachers": teachers,
+        },
+    )
+
+
+@login_required
+def class_report(request, class_id: int):
+    school_class = _class(request, class_id)
+    term = queries.get_term(_int(request.GET.get("term"))) if request.GET.get("term") else queries.current_term()
+    assignments, rows = queries.class_report(school_class, term)
+    for row in rows:
+        row.cells = [row.grades[a.pk] for a in assignments]
+    return render(
+        request,
+        "journal/school/report.html",
+        {"school_class": school_class, "term": term, "terms": queries.year_terms(term), "assignments": assignments, "rows": rows},
+    )
+
+
+@login_required
+def cell_history(request, student_id: int, lesson_id: int):
+    actor = _actor(request)
+    try:
+        lesson = queries.visible_lesson(actor, lesson_id)
+        student = queries.visible_student(actor, student_id)
+    except NotFound:
+        raise Http404 from None
+    if lesson.assignment.school_class.organization_id not in actor.organization_ids(("director", "deputy")):
+        raise Http404
+    events = list(history(actor, "mark", f"{student_id}:{lesson_id}")) + list(
+        history(actor, "attendance", f"{student_id}:{lesson_id}")
+    )
+    events.sort(key=lambda e: (e.at, e.pk))
+    return render(request, "journal/school/history.html", {"lesson": lesson, "student": student, "events": events})

@@ -1,0 +1,285 @@
+"""Journal and diary pages: parse the request, call a query or a service, render. Nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from birtutas.core.errors import NotFound, ServiceError
+from birtutas.registry.permissions import Actor
+
+from . import queries, rules, services
+
+
+def _actor(request) -> Actor:
+    return Actor.for_user(request.user)
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _int(text) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+# ------------------------------------------------------------------ teacher
+
+
+@login_required
+def journal_index(request):
+    actor = _actor(request)
+    assignments = list(queries.teacher_assignments(actor))
+    term = queries.current_term()
+    return render(request, "journal/index.html", {"assignments": assignments, "term": term})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def journal_grid(request, assignment_id: int, term_id: int):
+    actor = _actor(request)
+    try:
+        grid = queries.journal_grid(actor, assignment_id, term_id)
+    except NotFound:
+        raise Http404 from None
+    if request.method == "POST":
+        return _save_grid(request, grid)
+    language = get_language() or "kk"
+    for row in grid.rows:
+        row.inputs = [
+            (lesson.pk, rules.format_cell(*row.cells.get(lesson.pk, (None, None)), language)) for lesson in grid.lessons
+        ]
+        row.work_inputs = [(work.pk, row.points.get(work.pk, "")) for work in grid.works]
+    return render(
+        request,
+        "journal/grid.html",
+        {"grid": grid, "kinds": dict(rules.ATTENDANCE_CODES), "letters": rules.LETTERS.get(language[:2], rules.LETTERS["kk"])},
+    )
+
+
+def _save_grid(request, grid: queries.JournalGrid):
+    """The no-JavaScript path: the whole grid is posted; only cells whose value changed are written."""
+    language = get_language() or "kk"
+    errors = []
+    changed = 0
+    student_ids = {row.student.pk: row for row in grid.rows}
+    lesson_ids = {lesson.pk for lesson in grid.lessons}
+    work_ids = {work.pk for work in grid.works}
+    for name, value in request.POST.items():
+        kind, _sep, rest = name.partition("-")
+        first, _sep, second = rest.partition("-")
+        object_id, student_id = _int(first), _int(second)
+        row = student_ids.get(student_id)
+        if row is None:
+            continue
+        try:
+            if kind == "c" and object_id in lesson_ids:
+                if value.strip().lower() == rules.format_cell(*row.cells.get(object_id, (None, None)), language):
+                    continue
+                services.set_cell(request.user, object_id, student_id, value)
+                changed += 1
+            elif kind == "w" and object_id in work_ids:
+                current = row.points.get(object_id)
+                new = _int(value) if value.strip() else None
+                if value.strip() and new is None:
+                    raise ServiceError(_("Points must be a whole number."))
+                if new == current:
+                    continue
+                services.set_points(request.user, object_id, student_id, new)
+                changed += 1
+        except (ServiceError, rules.RuleError) as error:
+            errors.append(f"{row.student.short_name}: {error.message} («{value}»)")
+    if errors:
+        for error in errors:
+            messages.error(request, error)
+    if changed:
+        messages.success(request, _("Saved %(count)d changes.") % {"count": changed})
+    elif not errors:
+        messages.info(request, _("Nothing changed."))
+    return redirect(request.path)
+
+
+@login_required
+@require_POST
+def journal_cell(request, lesson_id: int, student_id: int):
+    """The enhanced path: one cell per request, answered with JSON for the page's script."""
+    value = request.POST.get("value", "")
+    try:
+        entry = services.set_cell(request.user, lesson_id, student_id, value)
+    except NotFound:
+        raise Http404 from None
+    except (ServiceError, rules.RuleError) as error:
+        return JsonResponse({"ok": False, "error": str(error.message)}, status=getattr(error, "status", 400))
+    return JsonResponse({"ok": True, "value": rules.format_cell(entry.mark, entry.attendance, get_language() or "kk")})
+
+
+@login_required
+@require_POST
+def journal_points(request, work_id: int, student_id: int):
+    value = request.POST.get("value", "").strip()
+    try:
+        points = _int(value) if value else None
+        if value and points is None:
+            raise ServiceError(_("Points must be a whole number."))
+        services.set_points(request.user, work_id, student_id, points)
+    except NotFound:
+        raise Http404 from None
+    except (ServiceError, rules.RuleError) as error:
+        return JsonResponse({"ok": False, "error": str(error.message)}, status=getattr(error, "status", 400))
+    return JsonResponse({"ok": True, "value": "" if points is None else str(points)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lesson_edit(request, lesson_id: int):
+    actor = _actor(request)
+    try:
+        lesson = queries.visible_lesson(actor, lesson_id)
+    except NotFound:
+        raise Http404 from None
+    objectives = queries.lesson_objectives(lesson)
+    if request.method == "POST":
+        try:
+            services.update_lesson(
+                request.user,
+                lesson_id,
+                topic=request.POST.get("topic", ""),
+                homework=request.POST.get("homework", ""),
+                homework_due=_date(request.POST.get("homework_due")),
+                objective_ids=[i for i in map(_int, request.POST.getlist("objectives")) if i],
+            )
+        except NotFound:
+            raise Http404 from None
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The lesson is saved."))
+            return redirect("journal:grid", assignment_id=lesson.assignment_id, term_id=lesson.term_id)
+    return render(
+        request,
+        "journal/lesson.html",
+        {
+            "lesson": lesson,
+            "objectives": objectives,
+            "chosen": set(lesson.objectives.values_list("pk", flat=True)),
+            "can_edit": lesson.assignment.teacher_id == actor.person_id,
+        },
+    )
+
+
+@login_required
+@require_POST
+def summative_create(request, assignment_id: int, term_id: int):
+    try:
+        services.create_summative(
+            request.user,
+            assignment_id,
+            term_id,
+            kind=request.POST.get("kind", ""),
+            title=request.POST.get("title", ""),
+            max_points=_int(request.POST.get("max_points")) or 0,
+            date=_date(request.POST.get("date")) or dt.date.min,
+        )
+    except NotFound:
+        raise Http404 from None
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The summative work is added."))
+    return redirect("journal:grid", assignment_id=assignment_id, term_id=term_id)
+
+
+@login_required
+@require_POST
+def change_request(request, assignment_id: int, term_id: int):
+    """Ask the director to change a cell of a closed term."""
+    target = request.POST.get("cell", "")
+    kind, _sep, object_id = target.partition("-")
+    try:
+        services.request_change(
+            request.user,
+            student_id=_int(request.POST.get("student")) or 0,
+            lesson_id=_int(object_id) if kind == "c" else None,
+            work_id=_int(object_id) if kind == "w" else None,
+            new_value=request.POST.get("value", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except NotFound:
+        raise Http404 from None
+    except (ServiceError, rules.RuleError) as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Your request is sent to the director."))
+    return redirect("journal:grid", assignment_id=assignment_id, term_id=term_id)
+
+
+# ------------------------------------------------------------------ student and guardian
+
+
+@login_required
+def diary_index(request):
+    students = queries.diary_students(_actor(request))
+    if not students:
+        raise Http404
+    return redirect("diary:week", student_id=students[0].pk)
+
+
+@login_required
+def diary_week(request, student_id: int):
+    actor = _actor(request)
+    week = _date(request.GET.get("week")) or dt.date.today()
+    try:
+        student, school_class, days = queries.diary_week(actor, student_id, week)
+    except NotFound:
+        raise Http404 from None
+    monday = days[0].date
+    return render(
+        request,
+        "journal/diary.html",
+        {
+            "student": student,
+            "school_class": school_class,
+            "days": days,
+            "children": queries.diary_students(actor),
+            "previous": monday - dt.timedelta(days=7),
+            "next": monday + dt.timedelta(days=7),
+        },
+    )
+
+
+@login_required
+def diary_summary(request, student_id: int):
+    actor = _actor(request)
+    term = queries.get_term(_int(request.GET.get("term"))) if request.GET.get("term") else queries.current_term()
+    if term is None:
+        raise Http404
+    try:
+        student, school_class, subjects, closed = queries.term_summary(actor, student_id, term)
+    except NotFound:
+        raise Http404 from None
+    return render(
+        request,
+        "journal/summary.html",
+        {
+            "student": student,
+            "school_class": school_class,
+            "subjects": subjects,
+            "closed": closed,
+            "term": term,
+            "terms": queries.year_terms(term),
+            "children": queries.diary_students(actor),
+        },
+    )
