@@ -288,10 +288,14 @@ class Generator:
         parallels = max(1, min(4, round(students / 11 / 25)))
         class_specs = []
         for grade in range(1, 12):
+            used: set[str] = set()
             for p in range(parallels):
                 lang = organization.language if organization.language != "mixed" else ("kk" if p % 2 == 0 else "ru")
                 letters = KK_LETTERS if lang == "kk" else RU_LETTERS
-                class_specs.append((grade, letters[p], lang))
+                # A mixed school alternates alphabets, whose third letters coincide («Б»): take the next free one.
+                letter = next(x for x in letters[p:] + letters if x not in used)
+                used.add(letter)
+                class_specs.append((grade, letter, lang))
         base, extra = divmod(students, len(class_specs))
         people: list[Person] = []
         class_rows = []

@@ -497,11 +497,6 @@ class _Check:
 
     def _teacher(self, row: _Row) -> None:
         iin = self._iin(row, "iin")
-        role = row["role"].lower()
-        if role not in TEACHER_ROLES:
-            self.fault(
-                row, "role", _('must be "teacher" or "deputy", not "%(value)s".') % {"value": row["role"]}
-            )
         teacher = _TeacherRow(
             line=row.line,
             iin=iin or "",
@@ -510,8 +505,14 @@ class _Check:
             patronymic=self._text(row, "patronymic"),
             email=self._email(row, "email"),
             phone=self._phone(row, "phone"),
-            roles=TEACHER_ROLES.get(role, (Role.TEACHER,)),
         )
+        role = row["role"].lower()
+        if role in TEACHER_ROLES:
+            teacher.roles = TEACHER_ROLES[role]
+        else:
+            self.fault(
+                row, "role", _('must be "teacher" or "deputy", not "%(value)s".') % {"value": row["role"]}
+            )
         if iin is None:
             return
         if iin in self.teachers:
@@ -734,8 +735,8 @@ class _Writer:
 
     def _grant(self, person: Person, role: str, counter: str | None = None) -> None:
         grant_role(person, role, organization=self.organization)
-        if counter is not None and (person.pk, role) not in self.had_roles:
-            self.had_roles.add((person.pk, role))
+        if counter is not None and (person.pk, str(role)) not in self.had_roles:
+            self.had_roles.add((person.pk, str(role)))
             self.created[counter] += 1
 
     def _teachers(self) -> None:

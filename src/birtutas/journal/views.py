@@ -209,6 +209,7 @@ def change_request(request, assignment_id: int, term_id: int):
     target = request.POST.get("cell", "")
     kind, _sep, object_id = target.partition("-")
     try:
+        services.teachable_assignment(request.user, assignment_id)
         services.request_change(
             request.user,
             student_id=_int(request.POST.get("student")) or 0,
