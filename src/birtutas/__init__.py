@@ -1,1 +1,5 @@
 """Birtutas: the unified education platform for Kazakhstan."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -8,16 +8,20 @@ calls, so the guard is switched off for this directory.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+# The test modules import browserkit.py beside this file, whatever pytest's import mode.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import datetime as dt  # noqa: E402
 import importlib  # noqa: E402
 import shutil  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from browserkit import TODAY, VIEWPORT  # noqa: E402
 from django.apps import apps as django_apps  # noqa: E402
 
 CHROMIUM = os.environ.get("BIRTUTAS_CHROMIUM", "/usr/bin/chromium")
@@ -30,10 +34,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# A fixed day inside term 2 of the 2026-2027 school year: marks and absences exist up to it.
-TODAY = dt.date(2026, 11, 20)
-VIEWPORT = {"width": 1280, "height": 800}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 # ------------------------------------------------------------------ browser
@@ -67,26 +67,6 @@ def new_context(browser):
     yield make
     for context in contexts:
         context.close()
-
-
-class ConsoleLog:
-    """Console errors and uncaught exceptions of a page, without the browser's own favicon requests."""
-
-    def __init__(self, page):
-        self.errors: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
-
-    def _console(self, message):
-        if message.type != "error":
-            return
-        text = message.text
-        if "favicon" in text or "favicon" in (message.location or {}).get("url", ""):
-            return
-        self.errors.append(text)
-
-    def csp(self) -> list[str]:
-        return [e for e in self.errors if "Content Security Policy" in e or "Refused to" in e]
 
 
 # ------------------------------------------------------------------ data

@@ -1,0 +1,208 @@
+"""Journal services against a real database: idempotence, locks, audit, notifications, grades."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.utils import translation
+
+from birtutas.core.errors import Conflict, NotFound, ServiceError
+from birtutas.core.models import Notification
+from birtutas.governance.models import AuditEvent
+from birtutas.journal import queries, rules, services
+from birtutas.journal.models import Attendance, ChangeRequest, GradingPolicy, Mark, TermGrade
+from birtutas.registry.permissions import Actor
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def cell(world, lesson_index=0, student=None):
+    return world.a.lessons_a[lesson_index].pk, (student or world.a.student).pk
+
+
+def test_setting_a_mark_records_it_audits_it_and_tells_the_guardian(world, django_capture_on_commit_callbacks):
+    lesson_id, student_id = cell(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.set_cell(world.a.teacher, lesson_id, student_id, "8")
+    assert Mark.objects.get(lesson_id=lesson_id, student_id=student_id).value == 8
+    event = AuditEvent.objects.get(subject="mark")
+    assert (event.before, event.after, event.actor_id) == (None, 8, world.a.teacher.pk)
+    note = Notification.objects.get(recipient=world.a.guardian)
+    assert "8" in note.text and "Алгебра" in note.text
+    assert [m.to for m in mail.outbox] == [[world.a.guardian.email]]
+    # The classmate's guardian hears nothing.
+    assert not Notification.objects.filter(recipient=world.a.classmate_guardian).exists()
+
+
+def test_second_identical_entry_changes_nothing(world, django_capture_on_commit_callbacks):
+    lesson_id, student_id = cell(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.set_cell(world.a.teacher, lesson_id, student_id, "н")
+        services.set_cell(world.a.teacher, lesson_id, student_id, "н")
+    assert Attendance.objects.filter(lesson_id=lesson_id, student_id=student_id).count() == 1
+    assert AuditEvent.objects.filter(subject="attendance").count() == 1
+    assert Notification.objects.filter(recipient=world.a.guardian).count() == 1
+
+
+def test_changing_and_clearing_a_cell_keeps_the_whole_history(world):
+    lesson_id, student_id = cell(world)
+    for text in ("6", "к7", ""):
+        services.set_cell(world.a.teacher, lesson_id, student_id, text)
+    assert not Mark.objects.filter(lesson_id=lesson_id).exists()
+    assert not Attendance.objects.filter(lesson_id=lesson_id).exists()
+    marks = list(AuditEvent.objects.filter(subject="mark").values_list("before", "after"))
+    assert marks == [(None, 6), (6, 7), (7, None)]
+    statuses = list(AuditEvent.objects.filter(subject="attendance").values_list("before", "after"))
+    assert statuses == [(None, "late"), ("late", None)]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("11", "en", "from 1 to 10"),
+        ("0", "en", "from 1 to 10"),
+        ("н8", "en", "absent"),
+        ("x", "en", "Unknown code"),
+    ],
+)
+def test_bad_input_is_refused_in_the_users_language_and_changes_nothing(world, text, language, expected):
+    lesson_id, student_id = cell(world)
+    with translation.override(language), pytest.raises(rules.RuleError) as refused:
+        services.set_cell(world.a.teacher, lesson_id, student_id, text)
+    with translation.override(language):
+        assert expected in str(refused.value.message)
+    assert not Mark.objects.exists() and not Attendance.objects.exists() and not AuditEvent.objects.exists()
+
+
+def test_points_above_the_maximum_are_refused_with_the_range(world):
+    with translation.override("en"), pytest.raises(rules.RuleError, match="0 to 20"):
+        services.set_points(world.a.teacher, world.a.work_a.pk, world.a.student.pk, 21)
+    services.set_points(world.a.teacher, world.a.work_a.pk, world.a.student.pk, 20)
+    assert Mark.objects.get(work=world.a.work_a).value == 20
+
+
+@pytest.mark.parametrize("who", ["other_teacher", "director", "guardian"])
+def test_only_the_subjects_teacher_may_write(world, who):
+    lesson_id, student_id = cell(world)
+    user = getattr(world.a, who)
+    with pytest.raises(ServiceError) as refused:
+        services.set_cell(user, lesson_id, student_id, "5")
+    assert refused.value.status in (403, 404)
+    assert not Mark.objects.exists()
+
+
+def test_a_student_of_another_class_cannot_be_marked_in_this_lesson(world):
+    with pytest.raises(NotFound):
+        services.set_cell(world.a.teacher, world.a.lessons_a[0].pk, world.a.student_b.pk, "5")
+    with pytest.raises(NotFound):
+        services.set_cell(world.a.teacher, world.b.lessons_a[0].pk, world.b.student.pk, "5")
+
+
+def test_closing_a_term_freezes_grades_and_locks_marks(world):
+    a = world.a
+    for i, value in enumerate((8, 9, 10)):
+        services.set_cell(a.teacher, a.lessons_a[i].pk, a.student.pk, str(value))
+    services.set_points(a.teacher, a.work_a.pk, a.student.pk, 15)
+    services.close_term(a.director, a.organization.pk, world.term.pk)
+    grade = TermGrade.objects.get(student=a.student, assignment=a.assignment_a, term=world.term)
+    # 50 % formative (mean 9/10) + 50 % unit summatives (15/20), no term summative.
+    assert grade.percent == Decimal("82.50") and grade.grade == 4
+    with translation.override("en"), pytest.raises(Conflict, match="change request"):
+        services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "2")
+    assert Mark.objects.get(lesson=a.lessons_a[0], student=a.student).value == 8
+    with pytest.raises(Conflict):
+        services.close_term(a.director, a.organization.pk, world.term.pk)
+
+
+def test_a_new_policy_does_not_touch_a_closed_term(world):
+    a = world.a
+    services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "6")
+    services.close_term(a.director, a.organization.pk, world.term.pk)
+    old = TermGrade.objects.get(student=a.student, term=world.term)
+    strict = rules.CRITERIA_BASED_2016.to_json() | {"bands": [[0, 2], [70, 3], [80, 4], [90, 5]]}
+    GradingPolicy.objects.create(code="criteria-based", version=2, effective_from=dt.date(2026, 9, 1), rules=strict)
+    grid = queries.journal_grid(Actor.for_user(a.teacher), a.assignment_a.pk, world.term.pk)
+    row = next(r for r in grid.rows if r.student.pk == a.student.pk)
+    assert (row.percent, row.grade) == (old.percent, old.grade) == (Decimal("60.00"), 3)
+
+
+def test_a_change_after_closing_needs_the_directors_approval(world):
+    a = world.a
+    services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "4")
+    services.close_term(a.director, a.organization.pk, world.term.pk)
+    with pytest.raises(ServiceError):
+        services.request_change(a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None,
+                                new_value="9", reason="  ")
+    request = services.request_change(
+        a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None, new_value="9", reason="misread"
+    )
+    assert Mark.objects.get(lesson=a.lessons_a[0], student=a.student).value == 4
+    with pytest.raises(NotFound):
+        services.decide_change(world.b.director, request.pk, approve=True)
+    services.decide_change(a.director, request.pk, approve=True)
+    assert Mark.objects.get(lesson=a.lessons_a[0], student=a.student).value == 9
+    event = AuditEvent.objects.filter(subject="mark").last()
+    assert (event.before, event.after, event.actor_id) == (4, 9, a.director.pk)
+    assert "misread" in event.reason
+    assert TermGrade.objects.get(student=a.student, term=world.term).grade == 5
+    with pytest.raises(Conflict):
+        services.decide_change(a.director, request.pk, approve=False)
+    assert ChangeRequest.objects.get(pk=request.pk).state == "approved"
+
+
+def test_the_audit_log_cannot_be_changed_or_deleted(world):
+    services.set_cell(world.a.teacher, *cell(world), "7")
+    event = AuditEvent.objects.get()
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.all().update(after=1)
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.all().delete()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="database trigger exists on PostgreSQL")
+def test_postgresql_itself_refuses_to_rewrite_the_audit_log(world):
+    from django.db import DatabaseError, transaction
+
+    services.set_cell(world.a.teacher, *cell(world), "7")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE governance_auditevent SET reason = 'forged'")
+
+
+def test_timetable_refuses_a_teacher_in_two_places_at_once(world):
+    a = world.a
+    from birtutas.journal.models import TeachingAssignment
+
+    # The teacher of class A also gets class B's subject, then both at Monday, period 2.
+    other = TeachingAssignment.objects.get(pk=a.assignment_b.pk)
+    other.teacher = a.teacher.person
+    other.save()
+    services.set_timetable_slot(a.director, a.class_a.pk, 1, 3, a.assignment_a.pk)
+    with pytest.raises(Conflict):
+        services.set_timetable_slot(a.director, a.class_b.pk, 1, 3, other.pk)
+    with pytest.raises(NotFound):
+        services.set_timetable_slot(world.b.director, a.class_a.pk, 1, 4, a.assignment_a.pk)
+
+
+def test_lessons_are_generated_from_the_timetable_once(world):
+    a = world.a
+    services.set_timetable_slot(a.director, a.class_a.pk, 3, 1, a.assignment_a.pk)
+    created = services.generate_lessons(a.class_a, world.term)
+    assert created > 0
+    assert services.generate_lessons(a.class_a, world.term) == 0
+
+
+def test_homework_cannot_be_due_before_the_lesson(world):
+    lesson = world.a.lessons_a[1]
+    with pytest.raises(ServiceError):
+        services.update_lesson(world.a.teacher, lesson.pk, topic="x", homework="§3", homework_due=lesson.date - dt.timedelta(days=1))
+    services.update_lesson(world.a.teacher, lesson.pk, topic="Көпмүшелер", homework="§3", homework_due=lesson.date)
+    lesson.refresh_from_db()
+    assert lesson.homework == "§3"

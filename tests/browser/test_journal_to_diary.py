@@ -1,0 +1,124 @@
+"""A teacher's marks reach the parent: journal grid (saved cell by cell by journal.js) → diary → inbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from browserkit import ConsoleLog, has_class, sign_in, switch_language
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+# What each language shows without the project's own catalogues: Django's month names in the
+# diary's day headings, and the attendance letters of the grid (rules.LETTERS).
+LANGUAGE = {
+    "kk": {"absent": "ж", "month": "Қараша", "weekday": "Жума"},
+    "ru": {"absent": "н", "month": "ноября", "weekday": "Пятница"},
+}
+
+
+def week_lessons(demo):
+    monday = demo.today - dt.timedelta(days=demo.today.weekday())
+    lessons = demo.lessons(since=monday, until=demo.today)
+    assert len(lessons) >= 2, "the demo timetable has algebra at least twice a week"
+    return lessons[0], lessons[1]
+
+
+def clear_cells(child, *lessons):
+    """Start from empty cells, so what the teacher types is always a change (and a notification)."""
+    from birtutas.journal.models import Attendance, Mark
+
+    Mark.objects.filter(student=child, lesson__in=lessons).delete()
+    Attendance.objects.filter(student=child, lesson__in=lessons).delete()
+
+
+def diary_row(page, demo, lesson):
+    """The row of `lesson` in the diary week: day sections are Monday..Saturday, rows by period."""
+    from birtutas.journal.models import Lesson
+
+    same_day = list(
+        Lesson.objects.filter(assignment__school_class=demo.school_class, date=lesson.date)
+        .order_by("period")
+        .values_list("pk", flat=True)
+    )
+    section = page.locator(f"section.day[aria-labelledby=d{lesson.date.weekday() + 1}]")
+    return section, section.locator("tbody tr").nth(same_day.index(lesson.pk))
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_mark_and_absence_reach_the_parent(demo, new_context, language):
+    from birtutas.journal.models import Attendance, Mark
+    from birtutas.core.models import Notification
+
+    words = LANGUAGE[language]
+    mark_lesson, absence_lesson = week_lessons(demo)
+    child = demo.child
+    clear_cells(child, mark_lesson, absence_lesson)
+
+    # --- the teacher
+    page = new_context().new_page()
+    console = ConsoleLog(page)
+    sign_in(page, demo, "teacher")
+    expect(page).to_have_url(demo.url("/journal/"))
+    if language != "kk":
+        switch_language(page, language)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    row = page.locator("table.list tbody tr").filter(has=page.get_by_role("cell", name="7 «А»", exact=True))
+    row.get_by_role("link", name="Алгебра", exact=True).click()
+    page.wait_for_url("**/journal/*/term/*/")
+    if not page.url.endswith(demo.grid_path):  # the index links the current term; the demo's "today" is fixed
+        page.goto(demo.url(demo.grid_path))
+    expect(page.locator("h1")).to_contain_text("Алгебра")
+    expect(page.locator("#codes")).to_contain_text(f"{words['absent']} ")
+
+    mark_cell = page.locator(f"input[name=c-{mark_lesson.pk}-{child.pk}]")
+    absence_cell = page.locator(f"input[name=c-{absence_lesson.pk}-{child.pk}]")
+    mark_cell.fill("9")
+    mark_cell.press("Tab")
+    expect(mark_cell).to_have_class(has_class("saved"))
+    absence_cell.fill(words["absent"])
+    absence_cell.press("Tab")
+    expect(absence_cell).to_have_class(has_class("saved"))
+    expect(absence_cell).to_have_value(words["absent"])
+    expect(page.locator("#grid-status")).to_be_empty()
+
+    assert Mark.objects.get(student=child, lesson=mark_lesson).value == 9
+    assert Attendance.objects.get(student=child, lesson=absence_lesson).status == "unexcused"
+    assert console.csp() == [], console.errors
+    assert console.errors == []
+
+    # --- the parent, in a browser of their own
+    page = new_context().new_page()
+    sign_in(page, demo, "parent")
+    page.wait_for_url("**/diary/*/")
+    if language != "kk":
+        switch_language(page, language)
+    children = page.locator("nav.children")
+    if children.count():
+        children.get_by_role("link", name=child.first_name, exact=True).click()
+        page.wait_for_url(f"**/diary/{child.pk}/")
+    page.goto(demo.url(f"/diary/{child.pk}/?week={demo.today.isoformat()}"))
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.locator("h1")).to_contain_text(child.last_name)
+    friday = page.locator("section.day[aria-labelledby=d5] h2")
+    expect(friday).to_contain_text(words["month"])
+    expect(friday).to_contain_text(words["weekday"])
+
+    _section, row = diary_row(page, demo, mark_lesson)
+    expect(row).to_contain_text("Алгебра")
+    expect(row.locator("strong.mark")).to_have_text("9")
+    _section, row = diary_row(page, demo, absence_lesson)
+    expect(row).to_contain_text("Алгебра")
+    expect(row.locator("span.att.unexcused")).to_be_visible()
+    expect(row.locator("strong.mark")).to_have_count(0)
+
+    # --- and the parent's inbox says so
+    assert Notification.objects.filter(recipient__username="parent").count() >= 2
+    expect(page.locator("header nav .badge")).to_be_visible()
+    page.locator("header nav a[href='/inbox/']").click()
+    page.wait_for_url("**/inbox/")
+    notes = page.locator("ul.inbox li.unread")
+    expect(notes.filter(has_text="9").filter(has_text=child.first_name)).to_have_count(1)
+    expect(notes.filter(has_text="Алгебра")).to_have_count(2)
+    expect(notes.first.locator("a")).to_have_attribute("href", f"/diary/{child.pk}/")

@@ -1,0 +1,204 @@
+"""The pages as a person uses them: sign-in, the journal grid without JavaScript, the diary, the director."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from birtutas.governance.models import AuditEvent
+from birtutas.journal.models import Attendance, Enrollment, Mark
+from birtutas.registry.models import Person
+from birtutas.testing import person
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user, language="en") -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    return client
+
+
+def grid_url(world, school=None):
+    school = school or world.a
+    return f"/journal/{school.assignment_a.pk}/term/{world.term.pk}/"
+
+
+def test_healthz_reports_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+
+
+def test_sign_in_is_throttled_per_account_with_a_clear_message(world, client, settings):
+    settings.LOGIN_THROTTLE = {"per_account": 3, "per_address": 100, "window_seconds": 900}
+    for _ in range(3):
+        response = client.post("/accounts/login/", {"username": "teacher_a", "password": "wrong"}, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200
+        assert "wrong" in response.content.decode()
+    response = client.post(
+        "/accounts/login/", {"username": "teacher_a", "password": "correct horse battery"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    # Another account from the same address is not locked by this one.
+    response = client.post("/accounts/login/", {"username": "director_a", "password": "correct horse battery"})
+    assert response.status_code == 302
+
+
+def test_sign_in_is_throttled_per_address(world, client, settings):
+    settings.LOGIN_THROTTLE = {"per_account": 100, "per_address": 4, "window_seconds": 900}
+    for i in range(4):
+        client.post("/accounts/login/", {"username": f"nobody{i}", "password": "x"})
+    response = client.post("/accounts/login/", {"username": "teacher_a", "password": "correct horse battery"})
+    assert response.status_code == 429
+
+
+def test_demo_accounts_are_listed_only_in_demo_mode(client, settings):
+    settings.DEMO_MODE = False
+    assert "demo" not in client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode().lower()
+    settings.DEMO_MODE = True
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for username in ("teacher", "student", "parent", "director", "analyst"):
+        assert f"<code>{username}</code>" in page
+
+
+def test_the_grid_saves_changed_cells_from_a_plain_form_post(world):
+    a = world.a
+    client = signed_in(a.teacher)
+    lesson = a.lessons_a[0]
+    page = client.get(grid_url(world)).content.decode()
+    assert f'name="c-{lesson.pk}-{a.student.pk}"' in page
+    data = {f"c-{lesson.pk}-{a.student.pk}": "9", f"c-{lesson.pk}-{a.classmate.pk}": "n",
+            f"w-{a.work_a.pk}-{a.student.pk}": "17"}
+    response = client.post(grid_url(world), data, follow=True)
+    assert "Saved 3 changes" in response.content.decode()
+    assert Mark.objects.get(lesson=lesson, student=a.student).value == 9
+    assert Attendance.objects.get(lesson=lesson, student=a.classmate).status == "unexcused"
+    events = AuditEvent.objects.count()
+    # The same form posted again (a double click, a retry) writes nothing more.
+    response = client.post(grid_url(world), data, follow=True)
+    assert "Nothing changed" in response.content.decode()
+    assert AuditEvent.objects.count() == events
+    assert Mark.objects.filter(lesson=lesson).count() == 1
+
+
+def test_a_bad_cell_is_reported_and_the_good_ones_saved(world):
+    a = world.a
+    client = signed_in(a.teacher, "ru")
+    lesson = a.lessons_a[1]
+    response = client.post(grid_url(world), {f"c-{lesson.pk}-{a.student.pk}": "12",
+                                             f"c-{lesson.pk}-{a.classmate.pk}": "5"}, follow=True)
+    page = response.content.decode()
+    assert "«12»" in page
+    assert not Mark.objects.filter(student=a.student).exists()
+    assert Mark.objects.get(student=a.classmate).value == 5
+
+
+def test_the_single_cell_endpoint_answers_json_and_errors_in_the_users_language(world):
+    a = world.a
+    client = signed_in(a.teacher)
+    url = f"/journal/lesson/{a.lessons_a[0].pk}/student/{a.student.pk}/"
+    assert client.post(url, {"value": "к8"}).json() == {"ok": True, "value": "l8"}
+    refused = client.post(url, {"value": "15"})
+    assert refused.status_code == 400 and "from 1 to 10" in refused.json()["error"]
+
+
+def test_the_grid_costs_the_same_queries_whatever_the_class_size(world):
+    a = world.a
+    client = signed_in(a.teacher)
+    client.get(grid_url(world))
+    with CaptureQueriesContext(connection) as small:
+        client.get(grid_url(world))
+    for i in range(25):
+        Enrollment.objects.create(school_class=a.class_a, student=person(f"Жаңа{i}", "Оқушы", a.student.birth_date))
+    for lesson in a.lessons_a:
+        for student in Person.objects.filter(enrollments__school_class=a.class_a):
+            Mark.objects.get_or_create(lesson=lesson, student=student, defaults={"value": 7})
+    with CaptureQueriesContext(connection) as large:
+        response = client.get(grid_url(world))
+    assert response.content.decode().count('name="c-') == 27 * len(a.lessons_a)
+    assert len(large) == len(small)
+
+
+def test_the_diary_shows_marks_absences_and_homework_and_switches_children(world):
+    a = world.a
+    teacher = signed_in(a.teacher)
+    teacher.post(f"/journal/lesson/{a.lessons_a[0].pk}/student/{a.student.pk}/", {"value": "10"})
+    teacher.post(f"/journal/lesson/{a.lessons_a[1].pk}/student/{a.student.pk}/", {"value": "б"})
+    teacher.post(f"/journal/lesson/{a.lessons_a[1].pk}/", {"topic": "Көпмүшелер", "homework": "§12, 5-жаттығу",
+                                                          "homework_due": "2026-11-20"})
+    # The guardian has a second child at the same school.
+    from birtutas.registry.models import Guardianship
+
+    Guardianship.objects.create(guardian=a.guardian.person, student=a.student_b)
+    parent = signed_in(a.guardian)
+    page = parent.get(f"/diary/{a.student.pk}/?week=2026-11-16").content.decode()
+    assert re.search(r'class="mark">10<', page)
+    assert "absent: illness" in page
+    assert "§12, 5-жаттығу" in page
+    assert f'href="/diary/{a.student_b.pk}/"' in page
+    summary = parent.get(f"/diary/{a.student.pk}/summary/?term={world.term.pk}").content.decode()
+    assert "100.0" in summary  # one formative 10/10, nothing else yet
+
+
+def test_pages_stay_small_and_never_show_a_full_iin(world):
+    a = world.a
+    pages = [
+        (a.teacher, grid_url(world)),
+        (a.teacher, "/journal/"),
+        (a.guardian, f"/diary/{a.student.pk}/?week=2026-11-16"),
+        (a.guardian, f"/diary/{a.student.pk}/summary/"),
+        (a.director, f"/school/{a.organization.pk}/"),
+        (a.director, f"/school/class/{a.class_a.pk}/report/"),
+        (a.director, f"/school/class/{a.class_a.pk}/load/"),
+        (world.analyst, "/area/"),
+    ]
+    iins = set(Person.objects.values_list("iin", flat=True))
+    for user, url in pages:
+        client = Client(HTTP_ACCEPT_ENCODING="gzip")
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        body = gzip.decompress(response.content).decode() if response.get("Content-Encoding") == "gzip" else (
+            response.content.decode()
+        )
+        assert len(response.content) < 30_000, url
+        assert not any(iin in body for iin in iins), url
+        assert "Content-Security-Policy" in response
+
+
+def test_the_director_reads_the_history_of_a_cell(world):
+    a = world.a
+    teacher = signed_in(a.teacher)
+    url = f"/journal/lesson/{a.lessons_a[0].pk}/student/{a.student.pk}/"
+    teacher.post(url, {"value": "5"})
+    teacher.post(url, {"value": "6"})
+    page = signed_in(a.director).get(f"/school/history/{a.student.pk}/{a.lessons_a[0].pk}/").content.decode()
+    assert page.count("<tr>") == 3  # header and two changes
+    assert a.teacher.person.short_name in page
+
+
+def test_the_director_closes_a_term_only_when_confirmed(world):
+    a = world.a
+    client = signed_in(a.director)
+    url = f"/school/{a.organization.pk}/term/{world.term.pk}/close/"
+    client.post(url, {})
+    from birtutas.journal.models import TermClosure
+
+    assert not TermClosure.objects.exists()
+    client.post(url, {"confirm": "yes"})
+    assert TermClosure.objects.filter(organization=a.organization, term=world.term).exists()
+
+
+def test_language_switch_changes_the_page_language(world):
+    client = signed_in(world.a.teacher)
+    client.post("/i18n/setlang/", {"language": "ru", "next": "/journal/"})
+    assert '<html lang="ru">' in client.get("/journal/").content.decode()
+    client.post("/i18n/setlang/", {"language": "kk", "next": "/journal/"})
+    assert '<html lang="kk">' in client.get("/journal/").content.decode()
