@@ -202,3 +202,15 @@ def test_language_switch_changes_the_page_language(world):
     assert '<html lang="ru">' in client.get("/journal/").content.decode()
     client.post("/i18n/setlang/", {"language": "kk", "next": "/journal/"})
     assert '<html lang="kk">' in client.get("/journal/").content.decode()
+
+
+def test_demo_accounts_cannot_sign_in_outside_demo_mode(world, client, settings):
+    user = world.a.teacher
+    user.is_demo = True
+    user.save()
+    settings.DEMO_MODE = False
+    response = client.post("/accounts/login/", {"username": "teacher_a", "password": "correct horse battery"})
+    assert response.status_code == 200  # the form again, not a redirect
+    settings.DEMO_MODE = True
+    response = client.post("/accounts/login/", {"username": "teacher_a", "password": "correct horse battery"})
+    assert response.status_code == 302

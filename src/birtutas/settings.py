@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",
     "birtutas.core",
     "birtutas.registry",
     "birtutas.governance",
@@ -107,6 +108,7 @@ CACHES = {
     )
 }
 
+AUTHENTICATION_BACKENDS = ["birtutas.core.auth.AccountBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

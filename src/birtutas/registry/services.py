@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -102,7 +103,7 @@ def user_for_token(token: str) -> User | None:
         .filter(digest=token_digest(token), revoked_at__isnull=True, user__is_active=True)
         .first()
     )
-    if found is None:
+    if found is None or (found.user.is_demo and not settings.DEMO_MODE):
         return None
     now = timezone.now()
     if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 300:

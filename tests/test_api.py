@@ -1,0 +1,92 @@
+"""The JSON API: tokens, the diary, the journal, marks and attendance, OpenAPI."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from birtutas.governance.models import AuditEvent
+from birtutas.journal.models import Attendance, Mark
+from birtutas.registry.models import ApiToken
+
+pytestmark = pytest.mark.django_db
+
+
+def token_for(client: Client, username: str, password: str = "correct horse battery") -> str:
+    response = client.post("/api/v1/auth/token", {"username": username, "password": password},
+                           content_type="application/json")
+    assert response.status_code == 200, response.content
+    return response.json()["token"]
+
+
+def auth(token: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+def test_tokens_are_issued_for_good_credentials_only_and_stored_hashed(world, client):
+    bad = client.post("/api/v1/auth/token", {"username": "teacher_a", "password": "nope"}, content_type="application/json")
+    assert bad.status_code == 401
+    token = token_for(client, "teacher_a")
+    assert not ApiToken.objects.filter(digest=token).exists()
+    assert client.get("/api/v1/me", **auth(token)).json()["username"] == "teacher_a"
+    assert client.delete("/api/v1/auth/token", **auth(token)).status_code == 204
+    assert client.get("/api/v1/me", **auth(token)).status_code == 401
+
+
+def test_teacher_sets_marks_and_attendance_idempotently(world, client):
+    a = world.a
+    token = token_for(client, "teacher_a")
+    lesson = a.lessons_a[0]
+    url = f"/api/v1/journal/lessons/{lesson.pk}/students/{a.student.pk}"
+    for _ in range(2):
+        response = client.put(f"{url}/mark", {"value": 9}, content_type="application/json", **auth(token))
+        assert response.status_code == 200 and response.json()["mark"] == 9
+    response = client.put(f"{url}/attendance", {"status": "late"}, content_type="application/json", **auth(token))
+    assert response.json() == {"mark": 9, "attendance": "late", "text": "l9"}
+    assert Mark.objects.filter(lesson=lesson).count() == 1
+    assert Attendance.objects.get(lesson=lesson).status == "late"
+    assert AuditEvent.objects.filter(subject="mark").count() == 1
+    refused = client.put(f"{url}/mark", {"value": 11}, content_type="application/json", **auth(token))
+    assert refused.status_code == 400 and "from 1 to 10" in refused.json()["detail"]
+    refused = client.put(f"{url}/attendance", {"status": "unexcused"}, content_type="application/json", **auth(token))
+    assert refused.status_code == 400 and "absent" in refused.json()["detail"]
+    grid = client.get(f"/api/v1/journal/{a.assignment_a.pk}/terms/{world.term.pk}", **auth(token)).json()
+    row = next(r for r in grid["rows"] if r["student"]["id"] == a.student.pk)
+    assert row["marks"] == {str(lesson.pk): 9} and row["attendance"] == {str(lesson.pk): "late"}
+    assert "•" in row["student"]["iin_masked"]
+
+
+def test_guardian_reads_the_diary_and_summary(world, client):
+    a = world.a
+    teacher = token_for(client, "teacher_a")
+    client.put(f"/api/v1/journal/lessons/{a.lessons_a[0].pk}/students/{a.student.pk}/mark", {"value": 8},
+               content_type="application/json", **auth(teacher))
+    token = token_for(client, "parent_a")
+    me = client.get("/api/v1/me", **auth(token)).json()
+    assert [c["id"] for c in me["children"]] == [a.student.pk]
+    week = client.get(f"/api/v1/diary/{a.student.pk}?week=2026-11-16", **auth(token)).json()
+    marks = [lesson["mark"] for day in week["days"] for lesson in day["lessons"]]
+    assert 8 in marks
+    summary = client.get(f"/api/v1/diary/{a.student.pk}/summary?term_id={world.term.pk}", **auth(token)).json()
+    assert summary["subjects"][0]["grade"] == 4  # 8/10 -> 80 %
+    assert client.get(f"/api/v1/diary/{a.classmate.pk}", **auth(token)).status_code == 404
+
+
+def test_a_session_may_read_but_not_write(world):
+    a = world.a
+    client = Client()
+    client.force_login(a.teacher)
+    assert client.get("/api/v1/journal/").status_code == 200
+    response = client.put(f"/api/v1/journal/lessons/{a.lessons_a[0].pk}/students/{a.student.pk}/mark", {"value": 5},
+                          content_type="application/json")
+    assert response.status_code == 401
+    assert not Mark.objects.exists()
+
+
+def test_openapi_describes_the_api(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert schema["openapi"].startswith("3.")
+    paths = set(schema["paths"])
+    assert {"/api/v1/me", "/api/v1/diary/{student_id}", "/api/v1/journal/{assignment_id}/terms/{term_id}",
+            "/api/v1/journal/lessons/{lesson_id}/students/{student_id}/mark"} <= paths
+    assert client.get("/api/v1/docs").status_code == 200
