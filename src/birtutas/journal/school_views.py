@@ -15,7 +15,7 @@ from birtutas.registry.models import Person
 from birtutas.registry.permissions import Actor
 
 from . import onboarding, queries, services
-from .models import Subject
+from .models import Attendance, Subject
 
 WEEKDAY_NUMBERS = range(1, 7)
 PERIOD_NUMBERS = range(1, 9)
@@ -230,4 +230,15 @@ def cell_history(request, student_id: int, lesson_id: int):
         history(actor, "attendance", f"{student_id}:{lesson_id}")
     )
     events.sort(key=lambda e: (e.at, e.pk))
-    return render(request, "journal/school/history.html", {"lesson": lesson, "student": student, "events": events})
+    labels = dict(Attendance.Status.choices)
+    what = {"mark": _("mark"), "attendance": _("attendance")}
+    rows = [
+        {
+            "event": e,
+            "what": what[e.subject],
+            "before": labels.get(e.before, e.before) if e.subject == "attendance" else e.before,
+            "after": labels.get(e.after, e.after) if e.subject == "attendance" else e.after,
+        }
+        for e in events
+    ]
+    return render(request, "journal/school/history.html", {"lesson": lesson, "student": student, "rows": rows})

@@ -43,8 +43,9 @@ def _int(text) -> int | None:
 def journal_index(request):
     actor = _actor(request)
     assignments = list(queries.teacher_assignments(actor))
-    term = queries.current_term()
-    return render(request, "journal/index.html", {"assignments": assignments, "term": term})
+    taught = [a for a in assignments if a.teacher_id == actor.person_id]
+    led = [a for a in assignments if a.teacher_id != actor.person_id]
+    return render(request, "journal/index.html", {"taught": taught, "led": led, "term": queries.current_term()})
 
 
 @login_required
