@@ -67,8 +67,11 @@ def objects_of(world, school, *, klass: str) -> dict:
 def foreign_sets(world, role: str) -> list[tuple[str, dict]]:
     """For a role of school A: the objects it must not reach."""
     other_school = objects_of(world, world.b, klass="a")
-    other_class = {**objects_of(world, world.a, klass="b"), "organization_id": world.b.organization.pk,
-                   "request_id": world.b.change_request.pk}
+    other_class = {
+        **objects_of(world, world.a, klass="b"),
+        "organization_id": world.b.organization.pk,
+        "request_id": world.b.change_request.pk,
+    }
     other_family = {**other_class, "student_id": world.a.classmate.pk}
     sets = [("another school", other_school)]
     if role in ("teacher", "student", "guardian"):
@@ -95,8 +98,14 @@ def users(world) -> dict:
 
 def body(values: dict) -> dict:
     """A well-formed body for any endpoint, so a refusal is about the objects, never about the input."""
-    return {"value": 7, "status": "late", "points": 5, "reason": "test", "cell": f"c-{values['lesson_id']}",
-            "student": values["student_id"]}
+    return {
+        "value": 7,
+        "status": "late",
+        "points": 5,
+        "reason": "test",
+        "cell": f"c-{values['lesson_id']}",
+        "student": values["student_id"],
+    }
 
 
 def request(client: Client, method: str, url: str, token: str | None, values: dict):

@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def token_for(client: Client, username: str, password: str = "correct horse battery") -> str:
-    response = client.post("/api/v1/auth/token", {"username": username, "password": password},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/token", {"username": username, "password": password}, content_type="application/json"
+    )
     assert response.status_code == 200, response.content
     return response.json()["token"]
 
@@ -24,7 +25,9 @@ def auth(token: str) -> dict:
 
 
 def test_tokens_are_issued_for_good_credentials_only_and_stored_hashed(world, client):
-    bad = client.post("/api/v1/auth/token", {"username": "teacher_a", "password": "nope"}, content_type="application/json")
+    bad = client.post(
+        "/api/v1/auth/token", {"username": "teacher_a", "password": "nope"}, content_type="application/json"
+    )
     assert bad.status_code == 401
     token = token_for(client, "teacher_a")
     assert not ApiToken.objects.filter(digest=token).exists()
@@ -59,8 +62,12 @@ def test_teacher_sets_marks_and_attendance_idempotently(world, client):
 def test_guardian_reads_the_diary_and_summary(world, client):
     a = world.a
     teacher = token_for(client, "teacher_a")
-    client.put(f"/api/v1/journal/lessons/{a.lessons_a[0].pk}/students/{a.student.pk}/mark", {"value": 8},
-               content_type="application/json", **auth(teacher))
+    client.put(
+        f"/api/v1/journal/lessons/{a.lessons_a[0].pk}/students/{a.student.pk}/mark",
+        {"value": 8},
+        content_type="application/json",
+        **auth(teacher),
+    )
     token = token_for(client, "parent_a")
     me = client.get("/api/v1/me", **auth(token)).json()
     assert [c["id"] for c in me["children"]] == [a.student.pk]
@@ -77,8 +84,11 @@ def test_a_session_may_read_but_not_write(world):
     client = Client()
     client.force_login(a.teacher)
     assert client.get("/api/v1/journal/").status_code == 200
-    response = client.put(f"/api/v1/journal/lessons/{a.lessons_a[0].pk}/students/{a.student.pk}/mark", {"value": 5},
-                          content_type="application/json")
+    response = client.put(
+        f"/api/v1/journal/lessons/{a.lessons_a[0].pk}/students/{a.student.pk}/mark",
+        {"value": 5},
+        content_type="application/json",
+    )
     assert response.status_code == 401
     assert not Mark.objects.exists()
 
@@ -87,6 +97,10 @@ def test_openapi_describes_the_api(client):
     schema = client.get("/api/v1/openapi.json").json()
     assert schema["openapi"].startswith("3.")
     paths = set(schema["paths"])
-    assert {"/api/v1/me", "/api/v1/diary/{student_id}", "/api/v1/journal/{assignment_id}/terms/{term_id}",
-            "/api/v1/journal/lessons/{lesson_id}/students/{student_id}/mark"} <= paths
+    assert {
+        "/api/v1/me",
+        "/api/v1/diary/{student_id}",
+        "/api/v1/journal/{assignment_id}/terms/{term_id}",
+        "/api/v1/journal/lessons/{lesson_id}/students/{student_id}/mark",
+    } <= paths
     assert client.get("/api/v1/docs").status_code == 200

@@ -38,7 +38,9 @@ def test_healthz_reports_the_database(client):
 def test_sign_in_is_throttled_per_account_with_a_clear_message(world, client, settings):
     settings.LOGIN_THROTTLE = {"per_account": 3, "per_address": 100, "window_seconds": 900}
     for _ in range(3):
-        response = client.post("/accounts/login/", {"username": "teacher_a", "password": "wrong"}, HTTP_ACCEPT_LANGUAGE="en")
+        response = client.post(
+            "/accounts/login/", {"username": "teacher_a", "password": "wrong"}, HTTP_ACCEPT_LANGUAGE="en"
+        )
         assert response.status_code == 200
         assert "wrong" in response.content.decode()
     response = client.post(
@@ -74,8 +76,11 @@ def test_the_grid_saves_changed_cells_from_a_plain_form_post(world):
     lesson = a.lessons_a[0]
     page = client.get(grid_url(world)).content.decode()
     assert f'name="c-{lesson.pk}-{a.student.pk}"' in page
-    data = {f"c-{lesson.pk}-{a.student.pk}": "9", f"c-{lesson.pk}-{a.classmate.pk}": "n",
-            f"w-{a.work_a.pk}-{a.student.pk}": "17"}
+    data = {
+        f"c-{lesson.pk}-{a.student.pk}": "9",
+        f"c-{lesson.pk}-{a.classmate.pk}": "n",
+        f"w-{a.work_a.pk}-{a.student.pk}": "17",
+    }
     response = client.post(grid_url(world), data, follow=True)
     assert "Saved 3 changes" in response.content.decode()
     assert Mark.objects.get(lesson=lesson, student=a.student).value == 9
@@ -92,8 +97,9 @@ def test_a_bad_cell_is_reported_and_the_good_ones_saved(world):
     a = world.a
     client = signed_in(a.teacher, "ru")
     lesson = a.lessons_a[1]
-    response = client.post(grid_url(world), {f"c-{lesson.pk}-{a.student.pk}": "12",
-                                             f"c-{lesson.pk}-{a.classmate.pk}": "5"}, follow=True)
+    response = client.post(
+        grid_url(world), {f"c-{lesson.pk}-{a.student.pk}": "12", f"c-{lesson.pk}-{a.classmate.pk}": "5"}, follow=True
+    )
     page = response.content.decode()
     assert "«12»" in page
     assert not Mark.objects.filter(student=a.student).exists()
@@ -131,8 +137,10 @@ def test_the_diary_shows_marks_absences_and_homework_and_switches_children(world
     teacher = signed_in(a.teacher)
     teacher.post(f"/journal/lesson/{a.lessons_a[0].pk}/student/{a.student.pk}/", {"value": "10"})
     teacher.post(f"/journal/lesson/{a.lessons_a[1].pk}/student/{a.student.pk}/", {"value": "б"})
-    teacher.post(f"/journal/lesson/{a.lessons_a[1].pk}/", {"topic": "Көпмүшелер", "homework": "§12, 5-жаттығу",
-                                                          "homework_due": "2026-11-20"})
+    teacher.post(
+        f"/journal/lesson/{a.lessons_a[1].pk}/",
+        {"topic": "Көпмүшелер", "homework": "§12, 5-жаттығу", "homework_due": "2026-11-20"},
+    )
     # The guardian has a second child at the same school.
     from birtutas.registry.models import Guardianship
 
@@ -165,8 +173,10 @@ def test_pages_stay_small_and_never_show_a_full_iin(world):
         client.force_login(user)
         response = client.get(url)
         assert response.status_code == 200, url
-        body = gzip.decompress(response.content).decode() if response.get("Content-Encoding") == "gzip" else (
-            response.content.decode()
+        body = (
+            gzip.decompress(response.content).decode()
+            if response.get("Content-Encoding") == "gzip"
+            else (response.content.decode())
         )
         assert len(response.content) < 30_000, url
         assert not any(iin in body for iin in iins), url

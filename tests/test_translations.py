@@ -42,8 +42,14 @@ def test_catalogues_contain_every_string_in_the_code(tmp_path, settings, monkeyp
     shutil.copytree(LOCALE, copy)
     settings.LOCALE_PATHS = [copy]
     monkeypatch.chdir(LOCALE.parent)
-    call_command("makemessages", locale=list(REQUIRED), no_location=True, no_obsolete=True, verbosity=0,
-                 ignore_patterns=["tests/*", "testing.py"])
+    call_command(
+        "makemessages",
+        locale=list(REQUIRED),
+        no_location=True,
+        no_obsolete=True,
+        verbosity=0,
+        ignore_patterns=["tests/*", "testing.py"],
+    )
     for language in REQUIRED:
         extracted = {e.msgid for e in polib.pofile(str(copy / language / "LC_MESSAGES" / "django.po"))}
         committed = {e.msgid for e in polib.pofile(str(LOCALE / language / "LC_MESSAGES" / "django.po"))}

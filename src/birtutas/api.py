@@ -112,6 +112,7 @@ def delete_token(request):
 
 # ------------------------------------------------------------------ me
 
+
 class PersonOut(Schema):
     id: int
     name: str
@@ -198,7 +199,8 @@ def diary_week(request, student_id: int, week: dt.date | None = None):
                         "mark": e.mark,
                         "attendance": e.attendance,
                         "summatives": [
-                            {"title": w.title, "kind": w.kind, "points": v, "max_points": w.max_points} for w, v in e.works
+                            {"title": w.title, "kind": w.kind, "points": v, "max_points": w.max_points}
+                            for w, v in e.works
                         ],
                     }
                     for e in day.entries
@@ -311,14 +313,22 @@ def journal_grid(request, assignment_id: int, term_id: int):
     grid = queries.journal_grid(_actor(request), assignment_id, term_id)
     a = grid.assignment
     return {
-        "assignment": {"id": a.pk, "school_class": a.school_class.name, "subject": a.subject.name,
-                       "hours_per_week": a.hours_per_week},
+        "assignment": {
+            "id": a.pk,
+            "school_class": a.school_class.name,
+            "subject": a.subject.name,
+            "hours_per_week": a.hours_per_week,
+        },
         "term": grid.term.number,
         "closed": grid.closed,
-        "lessons": [{"id": x.pk, "date": x.date, "period": x.period, "topic": x.topic, "homework": x.homework}
-                    for x in grid.lessons],
-        "summatives": [{"id": w.pk, "kind": w.kind, "title": w.title, "max_points": w.max_points, "date": w.date}
-                       for w in grid.works],
+        "lessons": [
+            {"id": x.pk, "date": x.date, "period": x.period, "topic": x.topic, "homework": x.homework}
+            for x in grid.lessons
+        ],
+        "summatives": [
+            {"id": w.pk, "kind": w.kind, "title": w.title, "max_points": w.max_points, "date": w.date}
+            for w in grid.works
+        ],
         "rows": [
             {
                 "student": _person(r.student),
@@ -352,26 +362,35 @@ class CellOut(Schema):
 
 
 def _cell(entry: rules.CellEntry) -> dict:
-    return {"mark": entry.mark, "attendance": entry.attendance,
-            "text": rules.format_cell(entry.mark, entry.attendance, get_language() or "kk")}
+    return {
+        "mark": entry.mark,
+        "attendance": entry.attendance,
+        "text": rules.format_cell(entry.mark, entry.attendance, get_language() or "kk"),
+    }
 
 
-@journal_router.put("/lessons/{lesson_id}/students/{student_id}/mark", response={200: CellOut, 400: Message,
-                                                                                  403: Message, 404: Message, 409: Message})
+@journal_router.put(
+    "/lessons/{lesson_id}/students/{student_id}/mark",
+    response={200: CellOut, 400: Message, 403: Message, 404: Message, 409: Message},
+)
 def put_mark(request, lesson_id: int, student_id: int, body: MarkIn):
     """Set (or clear, with null) a formative mark 1–10. Repeating the call changes nothing."""
     return _cell(services.update_cell(request.auth, lesson_id, student_id, mark=body.value))
 
 
-@journal_router.put("/lessons/{lesson_id}/students/{student_id}/attendance",
-                    response={200: CellOut, 400: Message, 403: Message, 404: Message, 409: Message})
+@journal_router.put(
+    "/lessons/{lesson_id}/students/{student_id}/attendance",
+    response={200: CellOut, 400: Message, 403: Message, 404: Message, 409: Message},
+)
 def put_attendance(request, lesson_id: int, student_id: int, body: AttendanceIn):
     """Set the attendance status (illness, excused, unexcused, late), or null for present."""
     return _cell(services.update_cell(request.auth, lesson_id, student_id, attendance=body.status))
 
 
-@journal_router.put("/works/{work_id}/students/{student_id}/points",
-                    response={200: PointsIn, 400: Message, 403: Message, 404: Message, 409: Message})
+@journal_router.put(
+    "/works/{work_id}/students/{student_id}/points",
+    response={200: PointsIn, 400: Message, 403: Message, 404: Message, 409: Message},
+)
 def put_points(request, work_id: int, student_id: int, body: PointsIn):
     """Set (or clear) the points scored on a unit or term summative, 0 to its maximum."""
     services.set_points(request.auth, work_id, student_id, body.points)

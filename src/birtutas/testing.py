@@ -102,7 +102,9 @@ def build_world() -> World:
     ]
     terms = [Term.objects.create(year=year, number=i + 1, starts_on=s, ends_on=e) for i, (s, e) in enumerate(calendar)]
     subject = Subject.objects.create(code="algebra", name_kk="Алгебра", name_ru="Алгебра", name_en="Algebra")
-    schools = [_school(tag, district, year, terms[1], subject) for tag, district in (("a", district_a), ("b", district_b))]
+    schools = [
+        _school(tag, district, year, terms[1], subject) for tag, district in (("a", district_a), ("b", district_b))
+    ]
     analyst_person = person("Сейітова", "Дана", dt.date(1990, 4, 2))
     Membership.objects.create(person=analyst_person, role="ministry_analyst")
     officer_person = person("Омаров", "Ерлан", dt.date(1985, 6, 7), "M")
@@ -132,13 +134,20 @@ def _school(tag: str, district: District, year: AcademicYear, term: Term, subjec
     director = account(person(f"Директор{tag}", "Айгүл", dt.date(1975, 1, 5)), f"director_{tag}")
     teacher = account(person(f"Мұғалім{tag}", "Асқар", dt.date(1988, 2, 3), "M"), f"teacher_{tag}")
     other_teacher = account(person(f"Басқа{tag}", "Гүлнар", dt.date(1989, 3, 4)), f"teacher2_{tag}")
-    for user, role in ((director, "director"), (teacher, "teacher"), (teacher, "class_teacher"), (other_teacher, "teacher")):
+    for user, role in (
+        (director, "director"),
+        (teacher, "teacher"),
+        (teacher, "class_teacher"),
+        (other_teacher, "teacher"),
+    ):
         Membership.objects.create(person=user.person, role=role, organization=org)
     class_a = SchoolClass.objects.create(
         organization=org, year=year, grade=7, letter="А", language="kk", class_teacher=teacher.person
     )
     class_b = SchoolClass.objects.create(organization=org, year=year, grade=7, letter="Ә", language="kk")
-    assignment_a = TeachingAssignment.objects.create(school_class=class_a, subject=subject, teacher=teacher.person, hours_per_week=3)
+    assignment_a = TeachingAssignment.objects.create(
+        school_class=class_a, subject=subject, teacher=teacher.person, hours_per_week=3
+    )
     assignment_b = TeachingAssignment.objects.create(
         school_class=class_b, subject=subject, teacher=other_teacher.person, hours_per_week=3
     )
@@ -174,7 +183,9 @@ def _school(tag: str, district: District, year: AcademicYear, term: Term, subjec
     for assignment, lessons in ((assignment_a, school.lessons_a), (assignment_b, school.lessons_b)):
         TimetableSlot.objects.create(assignment=assignment, school_class=assignment.school_class, weekday=1, period=2)
         for day in (dt.date(2026, 11, 16), dt.date(2026, 11, 18), dt.date(2026, 11, 20)):
-            lessons.append(Lesson.objects.create(assignment=assignment, term=term, date=day, period=2, topic="Көпмүшелер"))
+            lessons.append(
+                Lesson.objects.create(assignment=assignment, term=term, date=day, period=2, topic="Көпмүшелер")
+            )
     school.work_a = SummativeWork.objects.create(
         assignment=assignment_a, term=term, kind="unit", title="БЖБ 1", max_points=20, date=dt.date(2026, 11, 18)
     )
@@ -182,6 +193,11 @@ def _school(tag: str, district: District, year: AcademicYear, term: Term, subjec
         assignment=assignment_b, term=term, kind="unit", title="БЖБ 1", max_points=20, date=dt.date(2026, 11, 18)
     )
     school.change_request = ChangeRequest.objects.create(
-        student=student, lesson=school.lessons_a[0], new_value="9", reason="typo", organization=org, requested_by=teacher
+        student=student,
+        lesson=school.lessons_a[0],
+        new_value="9",
+        reason="typo",
+        organization=org,
+        requested_by=teacher,
     )
     return school

@@ -17,7 +17,5 @@ def navigation(request):
             "area": bool(roles & {"district_officer", "region_officer", "ministry_analyst"}),
         },
         "demo_mode": settings.DEMO_MODE,
-        "unread_count": (
-            user.notifications.filter(read_at__isnull=True).count() if actor.is_authenticated else 0
-        ),
+        "unread_count": (user.notifications.filter(read_at__isnull=True).count() if actor.is_authenticated else 0),
     }

@@ -38,8 +38,9 @@ def healthz(request):
     except Exception:  # noqa: BLE001 - any failure means unhealthy
         database = "unavailable"
     status = 200 if database == "ok" else 503
-    return JsonResponse({"status": "ok" if status == 200 else "error", "database": database, "vendor": connection.vendor},
-                        status=status)
+    return JsonResponse(
+        {"status": "ok" if status == 200 else "error", "database": database, "vendor": connection.vendor}, status=status
+    )
 
 
 class SignInView(LoginView):
@@ -55,8 +56,11 @@ class SignInView(LoginView):
             form.errors.clear()
             form.add_error(
                 None,
-                _("Too many failed sign-in attempts. Wait %(minutes)d minutes and try again, or ask your school "
-                  "administrator to reset your password.") % {"minutes": settings.LOGIN_THROTTLE["window_seconds"] // 60},
+                _(
+                    "Too many failed sign-in attempts. Wait %(minutes)d minutes and try again, or ask your school "
+                    "administrator to reset your password."
+                )
+                % {"minutes": settings.LOGIN_THROTTLE["window_seconds"] // 60},
             )
             return self.render_to_response(self.get_context_data(form=form), status=429)
         response = super().post(request, *args, **kwargs)
@@ -70,7 +74,11 @@ class SignInView(LoginView):
         response = super().form_valid(form)
         user = form.get_user()
         response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax", secure=settings.PRODUCTION, max_age=365 * 86400
+            settings.LANGUAGE_COOKIE_NAME,
+            user.language,
+            samesite="Lax",
+            secure=settings.PRODUCTION,
+            max_age=365 * 86400,
         )
         return response
 

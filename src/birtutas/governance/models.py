@@ -25,9 +25,7 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    organization = models.ForeignKey(
-        "registry.Organization", null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    organization = models.ForeignKey("registry.Organization", null=True, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=40)
     subject = models.CharField(max_length=40)
     subject_key = models.CharField(max_length=100)

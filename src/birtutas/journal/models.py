@@ -233,9 +233,7 @@ class Mark(models.Model):
 
     student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="marks")
     lesson = models.ForeignKey(Lesson, null=True, blank=True, on_delete=models.PROTECT, related_name="marks")
-    work = models.ForeignKey(
-        SummativeWork, null=True, blank=True, on_delete=models.PROTECT, related_name="marks"
-    )
+    work = models.ForeignKey(SummativeWork, null=True, blank=True, on_delete=models.PROTECT, related_name="marks")
     value = models.PositiveSmallIntegerField(_("mark"))
     updated_at = models.DateTimeField(auto_now=True)
 

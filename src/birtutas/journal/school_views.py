@@ -212,7 +212,13 @@ def class_report(request, class_id: int):
     return render(
         request,
         "journal/school/report.html",
-        {"school_class": school_class, "term": term, "terms": queries.year_terms(term), "assignments": assignments, "rows": rows},
+        {
+            "school_class": school_class,
+            "term": term,
+            "terms": queries.year_terms(term),
+            "assignments": assignments,
+            "rows": rows,
+        },
     )
 
 

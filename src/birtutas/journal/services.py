@@ -42,8 +42,8 @@ from .models import (
     YearGrade,
 )
 
-
 # ------------------------------------------------------------------ access helpers for writes
+
 
 def _user_actor(user: User) -> Actor:
     return Actor.for_user(user)
@@ -277,6 +277,7 @@ def _notify_guardians(student_id: int, occasion, assignment: TeachingAssignment,
 
 # ------------------------------------------------------------------ lessons and summatives
 
+
 @transaction.atomic
 def update_lesson(
     user: User,
@@ -349,6 +350,7 @@ def generate_lessons(school_class: SchoolClass, term: Term, *, holidays: Iterabl
 
 # ------------------------------------------------------------------ timetable and teaching load
 
+
 @transaction.atomic
 def set_teaching_assignment(
     user: User, school_class_id: int, subject_id: int, teacher_id: int | None, hours_per_week: int
@@ -417,6 +419,7 @@ def _directed_class(user: User, school_class_id: int) -> SchoolClass:
 
 
 # ------------------------------------------------------------------ grades and term closing
+
 
 def policy_for(term: Term) -> GradingPolicy:
     policy = GradingPolicy.objects.filter(effective_from__lte=term.starts_on).order_by("-effective_from", "-version")
@@ -521,7 +524,9 @@ def close_term(user: User, organization_id: int, term_id: int) -> TermClosure:
     with transaction.atomic():
         if TermClosure.objects.select_for_update().filter(organization=organization, term=term).exists():
             raise Conflict(gettext_lazy("This term is already closed."))
-        assignments = TeachingAssignment.objects.filter(school_class__organization=organization, school_class__year=term.year)
+        assignments = TeachingAssignment.objects.filter(
+            school_class__organization=organization, school_class__year=term.year
+        )
         compute_term_grades(term, assignments, actor_id=user.pk)
         closure = TermClosure.objects.create(organization=organization, term=term, closed_by=user)
         record(
@@ -544,9 +549,7 @@ def compute_year_grades(organization: Organization, last_term: Term) -> int:
         term__year=last_term.year, assignment__school_class__organization=organization
     ).values_list("student_id", "assignment_id", "grade"):
         grades[(student_id, assignment_id)].append(grade)
-    rows = [
-        YearGrade(student_id=s, assignment_id=a, grade=rules.year_grade(g)) for (s, a), g in grades.items() if g
-    ]
+    rows = [YearGrade(student_id=s, assignment_id=a, grade=rules.year_grade(g)) for (s, a), g in grades.items() if g]
     YearGrade.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["student", "assignment"], update_fields=["grade", "computed_at"]
     )
@@ -555,7 +558,10 @@ def compute_year_grades(organization: Organization, last_term: Term) -> int:
 
 # ------------------------------------------------------------------ changes after closing
 
-def request_change(user: User, *, student_id: int, lesson_id: int | None, work_id: int | None, new_value: str, reason: str):
+
+def request_change(
+    user: User, *, student_id: int, lesson_id: int | None, work_id: int | None, new_value: str, reason: str
+):
     """A teacher asks to change a cell of a closed term; nothing changes until the director approves."""
     if not reason.strip():
         raise ServiceError(gettext_lazy("Give the reason for the change."))
@@ -611,9 +617,9 @@ def decide_change(user: User, request_id: int, *, approve: bool) -> ChangeReques
         reason = _("Approved change after term closing: %(reason)s") % {"reason": change.reason}
         if approve:
             if change.lesson_id:
-                lesson = Lesson.objects.select_related(
-                    "term", "assignment__school_class", "assignment__subject"
-                ).get(pk=change.lesson_id)
+                lesson = Lesson.objects.select_related("term", "assignment__school_class", "assignment__subject").get(
+                    pk=change.lesson_id
+                )
                 entry = rules.parse_cell(change.new_value)
                 _apply_cell(user, lesson, lesson.assignment, change.student_id, entry, reason)
                 term, assignment = lesson.term, lesson.assignment

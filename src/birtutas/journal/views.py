@@ -67,7 +67,11 @@ def journal_grid(request, assignment_id: int, term_id: int):
     return render(
         request,
         "journal/grid.html",
-        {"grid": grid, "kinds": dict(rules.ATTENDANCE_CODES), "letters": rules.LETTERS.get(language[:2], rules.LETTERS["kk"])},
+        {
+            "grid": grid,
+            "kinds": dict(rules.ATTENDANCE_CODES),
+            "letters": rules.LETTERS.get(language[:2], rules.LETTERS["kk"]),
+        },
     )
 
 

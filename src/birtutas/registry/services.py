@@ -69,7 +69,9 @@ def grant_role(person: Person, role: str, *, organization=None, district=None, r
 def link_guardian(guardian: Person, student: Person, relation: str = "") -> Guardianship:
     if guardian.pk == student.pk:
         raise ServiceError(_("A person cannot be their own guardian."))
-    link, _created = Guardianship.objects.get_or_create(guardian=guardian, student=student, defaults={"relation": relation})
+    link, _created = Guardianship.objects.get_or_create(
+        guardian=guardian, student=student, defaults={"relation": relation}
+    )
     return link
 
 
@@ -117,4 +119,3 @@ def revoke_api_token(user: User, token: str) -> bool:
             revoked_at=timezone.now()
         )
     )
-

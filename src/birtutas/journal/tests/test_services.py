@@ -135,8 +135,9 @@ def test_a_change_after_closing_needs_the_directors_approval(world):
     services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "4")
     services.close_term(a.director, a.organization.pk, world.term.pk)
     with pytest.raises(ServiceError):
-        services.request_change(a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None,
-                                new_value="9", reason="  ")
+        services.request_change(
+            a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None, new_value="9", reason="  "
+        )
     request = services.request_change(
         a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None, new_value="9", reason="misread"
     )
@@ -202,7 +203,9 @@ def test_lessons_are_generated_from_the_timetable_once(world):
 def test_homework_cannot_be_due_before_the_lesson(world):
     lesson = world.a.lessons_a[1]
     with pytest.raises(ServiceError):
-        services.update_lesson(world.a.teacher, lesson.pk, topic="x", homework="§3", homework_due=lesson.date - dt.timedelta(days=1))
+        services.update_lesson(
+            world.a.teacher, lesson.pk, topic="x", homework="§3", homework_due=lesson.date - dt.timedelta(days=1)
+        )
     services.update_lesson(world.a.teacher, lesson.pk, topic="Көпмүшелер", homework="§3", homework_due=lesson.date)
     lesson.refresh_from_db()
     assert lesson.homework == "§3"
