@@ -209,3 +209,16 @@ def test_homework_cannot_be_due_before_the_lesson(world):
     services.update_lesson(world.a.teacher, lesson.pk, topic="Көпмүшелер", homework="§3", homework_due=lesson.date)
     lesson.refresh_from_db()
     assert lesson.homework == "§3"
+
+
+def test_term_grades_command_computes_open_terms_and_is_repeatable(world, capsys):
+    from django.core.management import call_command
+
+    from birtutas.journal.models import TermGrade
+
+    a = world.a
+    services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "7")
+    call_command("term_grades", term=world.term.pk, quiet=True)
+    assert TermGrade.objects.get(student=a.student, term=world.term).percent == Decimal("70.00")
+    call_command("term_grades", term=world.term.pk, quiet=True)
+    assert "0 grades changed" in capsys.readouterr().out

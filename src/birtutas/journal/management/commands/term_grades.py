@@ -1,0 +1,43 @@
+"""Recompute term grades for every school (or one), school by school, with progress.
+
+Each school is computed and committed on its own and the computation is idempotent, so an
+interrupted run is resumed by running it again. Closed terms are skipped: their grades are final.
+"""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from birtutas.core.progress import Progress
+from birtutas.journal.models import TeachingAssignment, TermClosure
+from birtutas.journal.services import compute_term_grades
+from birtutas.registry.models import Organization, Term
+
+
+class Command(BaseCommand):
+    help = "Compute term grades of open terms from the marks, school by school."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--term", type=int, required=True, help="term id")
+        parser.add_argument("--organization", type=int, help="only this school (id)")
+        parser.add_argument("--quiet", action="store_true")
+
+    def handle(self, *args, **options):
+        term = Term.objects.filter(pk=options["term"]).first()
+        if term is None:
+            raise CommandError("No such term.")
+        schools = Organization.objects.filter(classes__year=term.year).distinct().order_by("pk")
+        if options["organization"]:
+            schools = schools.filter(pk=options["organization"])
+        closed = set(TermClosure.objects.filter(term=term).values_list("organization_id", flat=True))
+        ids = [pk for pk in schools.values_list("pk", flat=True) if pk not in closed]
+        progress = Progress(len(ids), "schools", enabled=not options["quiet"])
+        started, changed = time.monotonic(), 0
+        for pk in ids:
+            assignments = TeachingAssignment.objects.filter(school_class__organization_id=pk, school_class__year=term.year)
+            changed += compute_term_grades(term, assignments)
+            progress.step()
+        skipped = len(closed)
+        self.stdout.write(
+            f"{changed} grades changed in {len(ids)} schools ({skipped} closed skipped) in {time.monotonic() - started:.1f}s"
+        )
