@@ -137,59 +137,50 @@ def update_cell(
 def _apply_cell(
     user: User, lesson: Lesson, assignment: TeachingAssignment, student_id: int, entry: rules.CellEntry, reason: str
 ) -> rules.CellEntry:
-    org_id = assignment.school_class.organization_id
-    key = _cell_key(student_id, lesson.pk)
-    mark = Mark.objects.select_for_update().filter(student_id=student_id, lesson=lesson).first()
-    status = Attendance.objects.select_for_update().filter(student_id=student_id, lesson=lesson).first()
-    before_mark = mark.value if mark else None
-    before_status = status.status if status else None
-    messages: list[tuple[str, object]] = []
-
-    if entry.mark != before_mark:
-        if entry.mark is None:
-            mark.delete()
-        elif mark is None:
-            _create_once(Mark, student_id=student_id, lesson=lesson, defaults={"value": entry.mark})
-        else:
-            mark.value = entry.mark
-            mark.save(update_fields=["value", "updated_at"])
-        record(
-            actor_id=user.pk,
-            organization_id=org_id,
-            action="set" if entry.mark is not None else "clear",
-            subject="mark",
-            subject_key=key,
-            before=before_mark,
-            after=entry.mark,
-            reason=reason,
-        )
-        if entry.mark is not None:
-            messages.append(("mark", entry.mark))
-
-    if entry.attendance != before_status:
-        if entry.attendance is None:
-            status.delete()
-        elif status is None:
-            _create_once(Attendance, student_id=student_id, lesson=lesson, defaults={"status": entry.attendance})
-        else:
-            status.status = entry.attendance
-            status.save(update_fields=["status", "updated_at"])
-        record(
-            actor_id=user.pk,
-            organization_id=org_id,
-            action="set" if entry.attendance else "clear",
-            subject="attendance",
-            subject_key=key,
-            before=before_status,
-            after=entry.attendance,
-            reason=reason,
-        )
-        if entry.attendance is not None:
-            messages.append(("attendance", entry.attendance))
-
+    audit = {
+        "user": user,
+        "organization_id": assignment.school_class.organization_id,
+        "reason": reason,
+        "key": _cell_key(student_id, lesson.pk),
+    }
+    messages = []
+    if _write(Mark, "value", entry.mark, "mark", audit, student_id=student_id, lesson=lesson):
+        messages.append(("mark", entry.mark))
+    if _write(Attendance, "status", entry.attendance, "attendance", audit, student_id=student_id, lesson=lesson):
+        messages.append(("attendance", entry.attendance))
     if messages:
         _notify_guardians(student_id, lesson, assignment, messages)
     return entry
+
+
+def _write(model, field: str, value, subject: str, audit: dict, **lookup) -> bool:
+    """Make the row identified by `lookup` hold `value` (None deletes it) and audit the change.
+
+    Returns True when a new value was set, the case in which the family is told. Runs inside the
+    caller's transaction, with the row locked, so concurrent writers queue instead of racing.
+    """
+    row = model.objects.select_for_update().filter(**lookup).first()
+    before = getattr(row, field) if row else None
+    if before == value:
+        return False
+    if value is None:
+        row.delete()
+    elif row is None:
+        _create_once(model, defaults={field: value}, **lookup)
+    else:
+        setattr(row, field, value)
+        row.save(update_fields=[field, "updated_at"])
+    record(
+        actor_id=audit["user"].pk,
+        organization_id=audit["organization_id"],
+        action="clear" if value is None else "set",
+        subject=subject,
+        subject_key=audit["key"],
+        before=before,
+        after=value,
+        reason=audit["reason"],
+    )
+    return value is not None
 
 
 def _create_once(model, *, defaults: dict, **lookup):
@@ -217,28 +208,13 @@ def set_points(user: User, work_id: int, student_id: int, points: int | None, *,
 
 @transaction.atomic
 def _apply_points(user, work: SummativeWork, assignment, student_id: int, points: int | None, reason: str) -> None:
-    mark = Mark.objects.select_for_update().filter(student_id=student_id, work=work).first()
-    before = mark.value if mark else None
-    if before == points:
-        return
-    if points is None:
-        mark.delete()
-    elif mark is None:
-        _create_once(Mark, student_id=student_id, work=work, defaults={"value": points})
-    else:
-        mark.value = points
-        mark.save(update_fields=["value", "updated_at"])
-    record(
-        actor_id=user.pk,
-        organization_id=assignment.school_class.organization_id,
-        action="set" if points is not None else "clear",
-        subject="summative",
-        subject_key=f"{student_id}:w{work.pk}",
-        before=before,
-        after=points,
-        reason=reason,
-    )
-    if points is not None:
+    audit = {
+        "user": user,
+        "organization_id": assignment.school_class.organization_id,
+        "reason": reason,
+        "key": f"{student_id}:w{work.pk}",
+    }
+    if _write(Mark, "value", points, "summative", audit, student_id=student_id, work=work):
         _notify_guardians(student_id, work, assignment, [("points", (points, work.max_points))])
 
 
