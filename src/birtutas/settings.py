@@ -127,6 +127,7 @@ LOGIN_THROTTLE = {
 LANGUAGE_CODE = "kk"
 LANGUAGES = [("kk", _("Kazakh")), ("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["birtutas.formats"]
 TIME_ZONE = os.environ.get("BIRTUTAS_TIME_ZONE", "Asia/Almaty")
 USE_I18N = True
 USE_TZ = True

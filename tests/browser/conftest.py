@@ -1,28 +1,28 @@
 """Real-browser tests: headless Debian Chromium driven by Playwright against pytest-django's live server.
 
 Playwright's sync API keeps an event loop running in the test thread, which makes Django refuse
-synchronous database access from that thread; the tests only read and build data between browser
-calls, so the guard is switched off for this directory.
+synchronous database access from that thread (SynchronousOnlyOperation); the tests only build and
+read data between browser calls, so Django's guard is switched off while the browser runs, and only
+then: the variable must not leak into the rest of the session (`check --deploy` rejects it).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
 import os
+import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+import pytest
+from django.apps import apps as django_apps
+
 # The test modules import browserkit.py beside this file, whatever pytest's import mode.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import datetime as dt  # noqa: E402
-import importlib  # noqa: E402
-import shutil  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-import pytest  # noqa: E402
 from browserkit import TODAY, VIEWPORT  # noqa: E402
-from django.apps import apps as django_apps  # noqa: E402
 
 CHROMIUM = os.environ.get("BIRTUTAS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,16 +39,40 @@ CHROMIUM_ARGS = [
 # ------------------------------------------------------------------ browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
+def _translations():
+    """The pages are checked in Kazakh and Russian: compile the catalogues (.mo are not committed)."""
+    import io
+
+    from django.core.management import call_command
+
+    call_command("compile_translations", stdout=io.StringIO())
+
+
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+
+
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium, once per module: Playwright's event loop stops with it, before other tests run."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        if os.environ.get("BIRTUTAS_REQUIRE_BROWSER"):
+            pytest.fail(f"no Chromium at {CHROMIUM}, and BIRTUTAS_REQUIRE_BROWSER is set")
         pytest.skip(f"no Chromium at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    before = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            yield chromium
+            chromium.close()
+    finally:
+        if before is None:
+            os.environ.pop(ASYNC_UNSAFE, None)
+        else:
+            os.environ[ASYNC_UNSAFE] = before
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from browserkit import ConsoleLog, has_class, sign_in, switch_language
@@ -10,11 +11,24 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-# What each language shows without the project's own catalogues: Django's month names in the
-# diary's day headings, and the attendance letters of the grid (rules.LETTERS).
+# Words each language shows: headings, day names, the month in the genitive, the grid's absence letter.
 LANGUAGE = {
-    "kk": {"absent": "ж", "month": "Қараша", "weekday": "Жума"},
-    "ru": {"absent": "н", "month": "ноября", "weekday": "Пятница"},
+    "kk": {
+        "classes": "Менің сыныптарым",
+        "diary": "Күнделік",
+        "inbox": "Хабарламалар",
+        "weekday": "Жұма",
+        "month": "Қараша",
+        "absent": "ж",
+    },
+    "ru": {
+        "classes": "Мои классы",
+        "diary": "Дневник",
+        "inbox": "Сообщения",
+        "weekday": "Пятница",
+        "month": "ноября",
+        "absent": "н",
+    },
 }
 
 
@@ -48,8 +62,8 @@ def diary_row(page, demo, lesson):
 
 @pytest.mark.parametrize("language", ["kk", "ru"])
 def test_mark_and_absence_reach_the_parent(demo, new_context, language):
-    from birtutas.journal.models import Attendance, Mark
     from birtutas.core.models import Notification
+    from birtutas.journal.models import Attendance, Mark
 
     words = LANGUAGE[language]
     mark_lesson, absence_lesson = week_lessons(demo)
@@ -64,7 +78,9 @@ def test_mark_and_absence_reach_the_parent(demo, new_context, language):
     if language != "kk":
         switch_language(page, language)
     expect(page.locator("html")).to_have_attribute("lang", language)
-    row = page.locator("table.list tbody tr").filter(has=page.get_by_role("cell", name="7 «А»", exact=True))
+    expect(page.locator("main h1")).to_have_text(words["classes"])
+    class_cell = page.get_by_role("cell", name=demo.school_class.name, exact=True)
+    row = page.locator("table.list tbody tr").filter(has=class_cell)
     row.get_by_role("link", name="Алгебра", exact=True).click()
     page.wait_for_url("**/journal/*/term/*/")
     if not page.url.endswith(demo.grid_path):  # the index links the current term; the demo's "today" is fixed
@@ -100,7 +116,8 @@ def test_mark_and_absence_reach_the_parent(demo, new_context, language):
         page.wait_for_url(f"**/diary/{child.pk}/")
     page.goto(demo.url(f"/diary/{child.pk}/?week={demo.today.isoformat()}"))
     expect(page.locator("html")).to_have_attribute("lang", language)
-    expect(page.locator("h1")).to_contain_text(child.last_name)
+    expect(page.locator("main h1")).to_contain_text(f"{words['diary']}: ")
+    expect(page.locator("main h1")).to_contain_text(child.last_name)
     friday = page.locator("section.day[aria-labelledby=d5] h2")
     expect(friday).to_contain_text(words["month"])
     expect(friday).to_contain_text(words["weekday"])
@@ -114,11 +131,18 @@ def test_mark_and_absence_reach_the_parent(demo, new_context, language):
     expect(row.locator("strong.mark")).to_have_count(0)
 
     # --- and the parent's inbox says so
-    assert Notification.objects.filter(recipient__username="parent").count() >= 2
-    expect(page.locator("header nav .badge")).to_be_visible()
+    mark_note = Notification.objects.get(recipient__username="parent", kind="mark")
+    absence_note = Notification.objects.get(recipient__username="parent", kind="attendance")
+    assert re.search(r"(?<!\d)9(?!\d)", mark_note.text), mark_note.text
+    for note in (mark_note, absence_note):
+        assert child.first_name in note.text and "Алгебра" in note.text, note.text
+    expect(page.locator("header nav .badge")).to_have_text("2")
     page.locator("header nav a[href='/inbox/']").click()
     page.wait_for_url("**/inbox/")
-    notes = page.locator("ul.inbox li.unread")
-    expect(notes.filter(has_text="9").filter(has_text=child.first_name)).to_have_count(1)
-    expect(notes.filter(has_text="Алгебра")).to_have_count(2)
-    expect(notes.first.locator("a")).to_have_attribute("href", f"/diary/{child.pk}/")
+    expect(page.locator("main h1")).to_have_text(words["inbox"])
+    links = page.locator("ul.inbox li.unread a")
+    expect(links).to_have_count(2)
+    for note in (mark_note, absence_note):
+        link = links.filter(has_text=note.text)
+        expect(link).to_have_count(1)
+        expect(link).to_have_attribute("href", f"/diary/{child.pk}/")

@@ -34,7 +34,9 @@ class Command(BaseCommand):
         progress = Progress(len(ids), "schools", enabled=not options["quiet"])
         started, changed = time.monotonic(), 0
         for pk in ids:
-            assignments = TeachingAssignment.objects.filter(school_class__organization_id=pk, school_class__year=term.year)
+            assignments = TeachingAssignment.objects.filter(
+                school_class__organization_id=pk, school_class__year=term.year
+            )
             changed += compute_term_grades(term, assignments)
             progress.step()
         skipped = len(closed)
