@@ -13,10 +13,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import connections, router, transaction
-from django.db.models import Model
-from django.utils import timezone
+from django.db import transaction
 
+from birtutas.core.bulk import insert_rows
 from birtutas.core.progress import Progress
 from birtutas.journal.models import (
     Attendance,
@@ -128,38 +127,6 @@ def academic_calendar(start_year: int) -> list[tuple[int, dt.date, dt.date]]:
         (3, dt.date(y + 1, 1, 8), dt.date(y + 1, 3, 18)),
         (4, dt.date(y + 1, 3, 30), dt.date(y + 1, 5, 25)),
     ]
-
-
-# ------------------------------------------------------------------ bulk rows
-
-def insert_rows(model: type[Model], fields: tuple[str, ...], rows: list[tuple], batch_size: int = 10000) -> None:
-    """Insert plain rows (no primary keys needed back) as fast as the database allows.
-
-    On PostgreSQL the rows are streamed with COPY, which skips building a model instance and an
-    INSERT statement per row (most of the generator's time went there); elsewhere `bulk_create`.
-    `auto_now` fields missing from `fields` get the current time, as `bulk_create` would give them.
-    """
-    if not rows:
-        return
-    now = timezone.now()
-    stamped = tuple(
-        f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False) and f.name not in fields
-    )
-    connection = connections[router.db_for_write(model)]
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**dict(zip(fields, row, strict=True))) for row in rows], batch_size=batch_size)
-        return
-    from psycopg import sql
-
-    columns = [model._meta.get_field(name).column for name in fields + stamped]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(model._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    extra = (now,) * len(stamped)
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row + extra)
 
 
 # ------------------------------------------------------------------ generator

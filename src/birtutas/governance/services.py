@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from birtutas.core.bulk import insert_rows
+
 from .models import AuditEvent
 
 
@@ -30,5 +32,10 @@ def record(
     )
 
 
-def record_many(events: list[AuditEvent]) -> None:
-    AuditEvent.objects.bulk_create(events, batch_size=1000)
+# The order of the values in each row given to `record_many`.
+AUDIT_FIELDS = ("actor_id", "organization_id", "action", "subject", "subject_key", "before", "after", "reason")
+
+
+def record_many(rows: list[tuple]) -> None:
+    """Append many events at once (batch computations); each row holds the values of AUDIT_FIELDS."""
+    insert_rows(AuditEvent, AUDIT_FIELDS, rows)

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from birtutas.core import notify
+from birtutas.core.bulk import insert_rows
 from birtutas.core.errors import Conflict, NotFound, ServiceError
-from birtutas.governance.models import AuditEvent
 from birtutas.governance.services import record, record_many
 from birtutas.registry.models import Organization, Person, Term, User
 from birtutas.registry.permissions import Actor, visible
@@ -408,54 +408,42 @@ def policy_for(term: Term) -> GradingPolicy:
 def compute_term_grades(term: Term, assignments, *, actor_id: int | None = None) -> int:
     """Compute and store term grades for the given class-subjects; returns how many rows changed.
 
-    One aggregate query per kind of mark for the whole batch, the maths in `rules`, one bulk write.
+    Three aggregate reads for the whole batch, the maths in `rules`, bulk writes (COPY on
+    PostgreSQL) of the new grades and their audit events; unchanged grades cost nothing.
     """
     policy = policy_for(term)
     grading = policy.as_rules()
     assignment_ids = list(assignments.values_list("pk", flat=True))
     inputs = collect_grade_inputs(term, assignment_ids)
     existing = {
-        (g.student_id, g.assignment_id): g
-        for g in TermGrade.objects.filter(term=term, assignment_id__in=assignment_ids)
+        (student_id, assignment_id): (pk, percent, grade, policy_id)
+        for pk, student_id, assignment_id, percent, grade, policy_id in TermGrade.objects.filter(
+            term=term, assignment_id__in=assignment_ids
+        ).values_list("pk", "student_id", "assignment_id", "percent", "grade", "policy_id")
     }
-    to_create, to_update, events = [], [], []
+    now = timezone.now()
+    new_rows, changed, events = [], [], []
     for (student_id, assignment_id), data in inputs.items():
         result = rules.term_result(grading, data["class_grade"], data["formative"], data["unit"], data["term"])
         if result is None:
             continue
         current = existing.get((student_id, assignment_id))
         if current is None:
-            to_create.append(
-                TermGrade(
-                    student_id=student_id,
-                    assignment_id=assignment_id,
-                    term=term,
-                    percent=result.percent,
-                    grade=result.grade,
-                    policy=policy,
-                )
-            )
+            new_rows.append((student_id, assignment_id, term.pk, result.percent, result.grade, policy.pk))
             before = None
-        elif current.percent != result.percent or current.grade != result.grade or current.policy_id != policy.pk:
-            before = {"percent": str(current.percent), "grade": current.grade}
-            current.percent, current.grade, current.policy = result.percent, result.grade, policy
-            to_update.append(current)
+        elif current[1:] != (result.percent, result.grade, policy.pk):
+            changed.append(
+                TermGrade(pk=current[0], percent=result.percent, grade=result.grade, policy=policy, computed_at=now)
+            )
+            before = {"percent": str(current[1]), "grade": current[2]}
         else:
             continue
-        events.append(
-            AuditEvent(
-                actor_id=actor_id,
-                organization_id=data["organization_id"],
-                action="compute",
-                subject="term_grade",
-                subject_key=f"{student_id}:{assignment_id}:{term.pk}",
-                before=before,
-                after={"percent": str(result.percent), "grade": result.grade, "policy": policy.pk},
-            )
-        )
+        after = {"percent": str(result.percent), "grade": result.grade, "policy": policy.pk}
+        key = f"{student_id}:{assignment_id}:{term.pk}"
+        events.append((actor_id, data["organization_id"], "compute", "term_grade", key, before, after, ""))
     with transaction.atomic():
-        TermGrade.objects.bulk_create(to_create, batch_size=5000)
-        TermGrade.objects.bulk_update(to_update, ["percent", "grade", "policy", "computed_at"], batch_size=5000)
+        insert_rows(TermGrade, ("student_id", "assignment_id", "term_id", "percent", "grade", "policy_id"), new_rows)
+        TermGrade.objects.bulk_update(changed, ["percent", "grade", "policy", "computed_at"], batch_size=5000)
         record_many(events)
     return len(events)
 

@@ -111,6 +111,10 @@ def test_closing_a_term_freezes_grades_and_locks_marks(world):
     grade = TermGrade.objects.get(student=a.student, assignment=a.assignment_a, term=world.term)
     # 50 % formative (mean 9/10) + 50 % unit summatives (15/20), no term summative.
     assert grade.percent == Decimal("82.50") and grade.grade == 4
+    event = AuditEvent.objects.get(
+        subject="term_grade", subject_key=f"{a.student.pk}:{a.assignment_a.pk}:{world.term.pk}"
+    )
+    assert event.before is None and event.after["grade"] == 4 and event.actor_id == a.director.pk
     with translation.override("en"), pytest.raises(Conflict, match="change request"):
         services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "2")
     assert Mark.objects.get(lesson=a.lessons_a[0], student=a.student).value == 8

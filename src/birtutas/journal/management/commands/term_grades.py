@@ -4,9 +4,12 @@ Each school is computed and committed on its own and the computation is idempote
 interrupted run is resumed by running it again. Closed terms are skipped: their grades are final.
 """
 
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from birtutas.core.progress import Progress
 from birtutas.journal.models import TeachingAssignment, TermClosure
@@ -20,6 +23,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--term", type=int, required=True, help="term id")
         parser.add_argument("--organization", type=int, help="only this school (id)")
+        parser.add_argument("--jobs", type=int, default=1, help="schools computed at once (PostgreSQL: one per core)")
         parser.add_argument("--quiet", action="store_true")
 
     def handle(self, *args, **options):
@@ -33,13 +37,28 @@ class Command(BaseCommand):
         ids = [pk for pk in schools.values_list("pk", flat=True) if pk not in closed]
         progress = Progress(len(ids), "schools", enabled=not options["quiet"])
         started, changed = time.monotonic(), 0
-        for pk in ids:
-            assignments = TeachingAssignment.objects.filter(
-                school_class__organization_id=pk, school_class__year=term.year
-            )
-            changed += compute_term_grades(term, assignments)
-            progress.step()
-        skipped = len(closed)
+        work = [(term.pk, pk) for pk in ids]
+        if options["jobs"] > 1:
+            connections.close_all()  # each worker process opens its own connection
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=options["jobs"], mp_context=context) as pool:
+                for count in pool.map(grade_school, work):
+                    changed += count
+                    progress.step()
+        else:
+            for item in work:
+                changed += grade_school(item)
+                progress.step()
+        elapsed = time.monotonic() - started
         self.stdout.write(
-            f"{changed} grades changed in {len(ids)} schools ({skipped} closed skipped) in {time.monotonic() - started:.1f}s"
+            f"{changed} grades changed in {len(ids)} schools ({len(closed)} closed skipped) in {elapsed:.1f}s"
         )
+
+
+def grade_school(item: tuple[int, int]) -> int:
+    term_id, organization_id = item
+    term = Term.objects.get(pk=term_id)
+    assignments = TeachingAssignment.objects.filter(
+        school_class__organization_id=organization_id, school_class__year_id=term.year_id
+    )
+    return compute_term_grades(term, assignments)
