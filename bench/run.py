@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gzip
+import io
 import json
 import os
 import platform
@@ -70,11 +71,9 @@ from birtutas.journal.models import (  # noqa: E402
     SchoolClass,
     SummativeWork,
     TeachingAssignment,
-    TermClosure,
     TermGrade,
 )
 from birtutas.journal.rules import parse_cell  # noqa: E402
-from birtutas.journal.services import compute_term_grades  # noqa: E402
 from birtutas.registry.models import Guardianship, Membership, Organization, Person, Role, Term, User  # noqa: E402
 from birtutas.registry.services import ensure_account  # noqa: E402
 
@@ -501,23 +500,12 @@ def mark_entry(rng: random.Random, n: int, term: Term, today: dt.date) -> dict:
 
 
 def grade_all(term: Term, label: str) -> tuple[float, int]:
-    """As `birtutas term_grades` does: school by school, each committed on its own; closed schools skipped."""
-    closed = set(TermClosure.objects.filter(term=term).values_list("organization_id", flat=True))
-    schools = [
-        pk
-        for pk in Organization.objects.filter(classes__year=term.year)
-        .distinct()
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        if pk not in closed
-    ]
+    """`birtutas term_grades --jobs 2`: school by school, two schools at a time, closed schools skipped."""
+    say(label)
+    out = io.StringIO()
     started = time.monotonic()
-    changed = 0
-    for i, pk in enumerate(schools, 1):
-        assignments = TeachingAssignment.objects.filter(school_class__organization_id=pk, school_class__year=term.year)
-        changed += compute_term_grades(term, assignments)
-        progress(label, i, len(schools), started)
-    return time.monotonic() - started, changed
+    call_command("term_grades", term=term.pk, jobs=2, stdout=out)
+    return time.monotonic() - started, int(out.getvalue().split()[0])
 
 
 def term_grades(term: Term, state: dict, regrade: bool) -> dict:

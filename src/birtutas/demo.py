@@ -83,33 +83,124 @@ ALGEBRA_7 = [
 ]
 
 KK_SURNAMES = [
-    "Ахметов", "Жұмабаев", "Серікбаев", "Омаров", "Нұрланов", "Қасымов", "Тоқтаров", "Бекмұхамбетов",
-    "Ермеков", "Мұсабаев", "Байжанов", "Оспанов", "Төлеуов", "Сәрсенбаев", "Әбенов", "Құдайбергенов",
-    "Исмаилов", "Жақыпов", "Әлімжанов", "Рахимов", "Сейітов", "Қайратов", "Мамытов", "Ерғалиев",
+    "Ахметов",
+    "Жұмабаев",
+    "Серікбаев",
+    "Омаров",
+    "Нұрланов",
+    "Қасымов",
+    "Тоқтаров",
+    "Бекмұхамбетов",
+    "Ермеков",
+    "Мұсабаев",
+    "Байжанов",
+    "Оспанов",
+    "Төлеуов",
+    "Сәрсенбаев",
+    "Әбенов",
+    "Құдайбергенов",
+    "Исмаилов",
+    "Жақыпов",
+    "Әлімжанов",
+    "Рахимов",
+    "Сейітов",
+    "Қайратов",
+    "Мамытов",
+    "Ерғалиев",
 ]
 KK_MALE = [
-    "Нұрсұлтан", "Ерлан", "Асқар", "Дәурен", "Арман", "Бауыржан", "Ерасыл", "Әлихан", "Нұрлан", "Ерболат",
-    "Санжар", "Темірлан", "Айдос", "Дамир", "Мирас", "Ернұр", "Абылай", "Ілияс", "Жандос", "Серік",
+    "Нұрсұлтан",
+    "Ерлан",
+    "Асқар",
+    "Дәурен",
+    "Арман",
+    "Бауыржан",
+    "Ерасыл",
+    "Әлихан",
+    "Нұрлан",
+    "Ерболат",
+    "Санжар",
+    "Темірлан",
+    "Айдос",
+    "Дамир",
+    "Мирас",
+    "Ернұр",
+    "Абылай",
+    "Ілияс",
+    "Жандос",
+    "Серік",
 ]
 KK_FEMALE = [
-    "Айгерім", "Аружан", "Әсел", "Дана", "Жансая", "Мөлдір", "Гүлнар", "Ақбота", "Назерке", "Әйгерім",
-    "Томирис", "Інжу", "Аяулым", "Сымбат", "Камила", "Дильназ", "Балнұр", "Жібек", "Меруерт", "Салтанат",
+    "Айгерім",
+    "Аружан",
+    "Әсел",
+    "Дана",
+    "Жансая",
+    "Мөлдір",
+    "Гүлнар",
+    "Ақбота",
+    "Назерке",
+    "Әйгерім",
+    "Томирис",
+    "Інжу",
+    "Аяулым",
+    "Сымбат",
+    "Камила",
+    "Дильназ",
+    "Балнұр",
+    "Жібек",
+    "Меруерт",
+    "Салтанат",
 ]
 RU_SURNAMES = [
-    "Иванов", "Петров", "Смирнов", "Кузнецов", "Попов", "Васильев", "Соколов", "Новиков", "Морозов",
-    "Волков", "Лебедев", "Козлов", "Павлов", "Степанов", "Николаев", "Орлов", "Фёдоров", "Белов",
+    "Иванов",
+    "Петров",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Соколов",
+    "Новиков",
+    "Морозов",
+    "Волков",
+    "Лебедев",
+    "Козлов",
+    "Павлов",
+    "Степанов",
+    "Николаев",
+    "Орлов",
+    "Фёдоров",
+    "Белов",
 ]
 RU_MALE = ["Александр", "Дмитрий", "Максим", "Артём", "Иван", "Михаил", "Никита", "Егор", "Андрей", "Сергей"]
 RU_FEMALE = ["Анастасия", "Мария", "Дарья", "Анна", "Виктория", "Елизавета", "Полина", "Екатерина", "Софья", "Алина"]
 
 AKMOLA_DISTRICTS = [
     ("Көкшетау қаласы", "город Кокшетау", "Kokshetau", "urban", ["Көкшетау"], ["Кокшетау"]),
-    ("Целиноград ауданы", "Целиноградский район", "Tselinograd District", "rural",
-     ["Қосшы", "Ақмол", "Нұресіл"], ["Косшы", "Акмол", "Нуресиль"]),
-    ("Бурабай ауданы", "Бурабайский район", "Burabay District", "rural",
-     ["Бурабай", "Щучинск", "Златополье"], ["Бурабай", "Щучинск", "Златополье"]),
-    ("Шортанды ауданы", "Шортандинский район", "Shortandy District", "rural",
-     ["Шортанды", "Жолымбет"], ["Шортанды", "Жолымбет"]),
+    (
+        "Целиноград ауданы",
+        "Целиноградский район",
+        "Tselinograd District",
+        "rural",
+        ["Қосшы", "Ақмол", "Нұресіл"],
+        ["Косшы", "Акмол", "Нуресиль"],
+    ),
+    (
+        "Бурабай ауданы",
+        "Бурабайский район",
+        "Burabay District",
+        "rural",
+        ["Бурабай", "Щучинск", "Златополье"],
+        ["Бурабай", "Щучинск", "Златополье"],
+    ),
+    (
+        "Шортанды ауданы",
+        "Шортандинский район",
+        "Shortandy District",
+        "rural",
+        ["Шортанды", "Жолымбет"],
+        ["Шортанды", "Жолымбет"],
+    ),
 ]
 
 KK_LETTERS = ["А", "Ә", "Б", "В", "Г"]
@@ -130,6 +221,7 @@ def academic_calendar(start_year: int) -> list[tuple[int, dt.date, dt.date]]:
 
 
 # ------------------------------------------------------------------ generator
+
 
 @dataclass
 class DemoSize:
@@ -154,11 +246,15 @@ class Generator:
         self.region = Region.objects.get(code="KZ-11")
         self.districts = []
         for kk, ru, en, _locality, _v_kk, _v_ru in AKMOLA_DISTRICTS:
-            district, _ = District.objects.get_or_create(region=self.region, name_kk=kk, defaults={"name_ru": ru, "name_en": en})
+            district, _ = District.objects.get_or_create(
+                region=self.region, name_kk=kk, defaults={"name_ru": ru, "name_en": en}
+            )
             self.districts.append(district)
         self.subjects = {}
         for code, kk, ru, en, _grades, _hours in SUBJECTS:
-            subject, _ = Subject.objects.get_or_create(code=code, defaults={"name_kk": kk, "name_ru": ru, "name_en": en})
+            subject, _ = Subject.objects.get_or_create(
+                code=code, defaults={"name_kk": kk, "name_ru": ru, "name_en": en}
+            )
             self.subjects[code] = subject
         for code, kk, ru in ALGEBRA_7:
             LearningObjective.objects.get_or_create(
@@ -191,8 +287,10 @@ class Generator:
             last = last if sex == "M" else last + "а"
             father = rng.choice(RU_MALE)
             stem = father[:-1] + "е" if father.endswith("й") else father
-            patronymic = f"{stem}{'вич' if sex == 'M' else 'вна'}" if father.endswith("й") else (
-                f"{father}{'ович' if sex == 'M' else 'овна'}"
+            patronymic = (
+                f"{stem}{'вич' if sex == 'M' else 'вна'}"
+                if father.endswith("й")
+                else (f"{father}{'ович' if sex == 'M' else 'овна'}")
             )
         while True:
             iin = make_iin(birth_date, sex, rng.randrange(1, 10000))
@@ -229,7 +327,11 @@ class Generator:
         kk, ru, en, locality, villages_kk, villages_ru = AKMOLA_DISTRICTS[index % len(AKMOLA_DISTRICTS)]
         number = index + 1
         if locality == "urban":
-            names = (f"№{number} жалпы білім беретін мектеп", f"Общеобразовательная школа №{number}", f"School No. {number}")
+            names = (
+                f"№{number} жалпы білім беретін мектеп",
+                f"Общеобразовательная школа №{number}",
+                f"School No. {number}",
+            )
         else:
             v = (index // len(AKMOLA_DISTRICTS)) % len(villages_kk)
             names = (
@@ -243,16 +345,31 @@ class Generator:
         rng = self.rng
         language = rng.choice(["kk", "kk", "ru", "mixed"]) if locality == "urban" else rng.choice(["kk", "kk", "ru"])
         connection = (
-            rng.choice(["fiber", "fiber", "adsl"]) if locality == "urban" else rng.choice(["none", "satellite", "mobile", "adsl"])
+            rng.choice(["fiber", "fiber", "adsl"])
+            if locality == "urban"
+            else rng.choice(["none", "satellite", "mobile", "adsl"])
         )
-        mbps = {"none": 0, "satellite": rng.choice([2, 4, 8]), "mobile": rng.choice([4, 10, 16]), "adsl": rng.choice([8, 16]),
-                "fiber": rng.choice([50, 100, 200])}[connection]
+        mbps = {
+            "none": 0,
+            "satellite": rng.choice([2, 4, 8]),
+            "mobile": rng.choice([4, 10, 16]),
+            "adsl": rng.choice([8, 16]),
+            "fiber": rng.choice([50, 100, 200]),
+        }[connection]
         small = locality == "rural" and students < 120
         with transaction.atomic():
             organization = Organization.objects.create(
-                district=district, name_kk=names[0], name_ru=names[1], name_en=names[2], kind="school",
-                locality=locality, is_small_ungraded=small, language=language, connection=connection,
-                connection_mbps=mbps, student_computers=max(2, students // rng.choice([8, 12, 20])),
+                district=district,
+                name_kk=names[0],
+                name_ru=names[1],
+                name_en=names[2],
+                kind="school",
+                locality=locality,
+                is_small_ungraded=small,
+                language=language,
+                connection=connection,
+                connection_mbps=mbps,
+                student_computers=max(2, students // rng.choice([8, 12, 20])),
             )
             self.populate(organization, students)
         return organization
@@ -279,29 +396,44 @@ class Generator:
             kids = [self.person(lang, rng.choice("MF"), self.birth_date(6 + grade)) for _ in range(n)]
             roster[i] = kids
             people.extend(kids)
-            class_rows.append(SchoolClass(organization=organization, year=self.year, grade=grade, letter=letter, language=lang))
+            class_rows.append(
+                SchoolClass(organization=organization, year=self.year, grade=grade, letter=letter, language=lang)
+            )
         # Guardians: one per student, a sibling now and then shares the same parent.
         guardians: list[tuple[Person, Person]] = []
         last_parent: Person | None = None
         for kid in list(people):
-            if last_parent is not None and rng.random() < 0.12 and kid.last_name.rstrip("а") == last_parent.last_name.rstrip("а"):
+            if (
+                last_parent is not None
+                and rng.random() < 0.12
+                and kid.last_name.rstrip("а") == last_parent.last_name.rstrip("а")
+            ):
                 guardians.append((last_parent, kid))
                 continue
             lang = "ru" if kid.last_name.rstrip("а") in RU_SURNAMES else "kk"
             sex = rng.choice("MF")
-            surname = kid.last_name.rstrip("а") if kid.last_name.endswith("ова") or kid.last_name.endswith("ева") else kid.last_name
+            surname = (
+                kid.last_name.rstrip("а")
+                if kid.last_name.endswith("ова") or kid.last_name.endswith("ева")
+                else kid.last_name
+            )
             parent = self.person(lang, sex, self.birth_date(rng.randrange(28, 50)), surname=surname)
             parent.phone = f"+7 70{rng.randrange(10)} {rng.randrange(100, 999)} {rng.randrange(1000, 9999)}"
             people.append(parent)
             guardians.append((parent, kid))
             last_parent = parent
         # Teachers: created as the timetable needs them, so nobody has two lessons at once.
-        director = self.person(organization.language if organization.language != "mixed" else "kk", rng.choice("MF"),
-                               self.birth_date(rng.randrange(38, 60)))
+        director = self.person(
+            organization.language if organization.language != "mixed" else "kk",
+            rng.choice("MF"),
+            self.birth_date(rng.randrange(38, 60)),
+        )
         people.append(director)
         Person.objects.bulk_create(people, batch_size=2000)
         SchoolClass.objects.bulk_create(class_rows)
-        classes = list(SchoolClass.objects.filter(organization=organization, year=self.year).order_by("grade", "letter"))
+        classes = list(
+            SchoolClass.objects.filter(organization=organization, year=self.year).order_by("grade", "letter")
+        )
         by_key = {(c.grade, c.letter): c for c in classes}
         Enrollment.objects.bulk_create(
             [
@@ -313,8 +445,15 @@ class Generator:
         )
         Guardianship.objects.bulk_create([Guardianship(guardian=g, student=s) for g, s in guardians], batch_size=5000)
         Membership.objects.bulk_create(
-            [Membership(person=kid, role=Role.STUDENT, organization=organization) for kids in roster.values() for kid in kids]
-            + [Membership(person=g, role=Role.GUARDIAN, organization=organization) for g in {g.pk: g for g, _ in guardians}.values()]
+            [
+                Membership(person=kid, role=Role.STUDENT, organization=organization)
+                for kids in roster.values()
+                for kid in kids
+            ]
+            + [
+                Membership(person=g, role=Role.GUARDIAN, organization=organization)
+                for g in {g.pk: g for g, _ in guardians}.values()
+            ]
             + [Membership(person=director, role=Role.DIRECTOR, organization=organization)],
             batch_size=5000,
         )
@@ -354,7 +493,9 @@ class Generator:
                 busy = next(b for t, b in teachers[code] if t is teacher)
                 busy |= wanted
                 assignments.append(
-                    TeachingAssignment(school_class=school_class, subject=self.subjects[code], teacher=teacher, hours_per_week=hours)
+                    TeachingAssignment(
+                        school_class=school_class, subject=self.subjects[code], teacher=teacher, hours_per_week=hours
+                    )
                 )
                 for weekday, period in sorted(wanted):
                     slot_rows.append((school_class, weekday, period, len(assignments) - 1))
@@ -364,7 +505,9 @@ class Generator:
         TeachingAssignment.objects.bulk_create(assignments, batch_size=5000)
         TimetableSlot.objects.bulk_create(
             [
-                TimetableSlot(school_class=c, weekday=d, period=p, assignment=assignments[i], room=str(100 + c.grade * 10 + i % 7))
+                TimetableSlot(
+                    school_class=c, weekday=d, period=p, assignment=assignments[i], room=str(100 + c.grade * 10 + i % 7)
+                )
                 for c, d, p, i in slot_rows
             ],
             batch_size=5000,
@@ -372,15 +515,23 @@ class Generator:
         Membership.objects.bulk_create(
             [Membership(person=t, role=Role.TEACHER, organization=organization) for t in new_teachers], batch_size=5000
         )
-        # Each class is led by one of its teachers.
-        first_teacher = {}
+        # Each class is led by one of its teachers, and a teacher leads one class where enough teach.
+        teachers_of = defaultdict(list)
         for a in assignments:
-            first_teacher.setdefault(a.school_class.pk, a.teacher)
+            teachers_of[a.school_class.pk].append(a.teacher)
+        leading: set[int] = set()
+        first_teacher = {}
         for c in classes:
+            free = [t for t in teachers_of[c.pk] if t.pk not in leading]
+            first_teacher[c.pk] = (free or teachers_of[c.pk])[0]
+            leading.add(first_teacher[c.pk].pk)
             c.class_teacher = first_teacher[c.pk]
         SchoolClass.objects.bulk_update(classes, ["class_teacher"])
         Membership.objects.bulk_create(
-            [Membership(person=first_teacher[c.pk], role=Role.CLASS_TEACHER, organization=organization) for c in classes],
+            [
+                Membership(person=first_teacher[c.pk], role=Role.CLASS_TEACHER, organization=organization)
+                for c in classes
+            ],
             ignore_conflicts=True,
         )
 
@@ -410,13 +561,17 @@ class Generator:
             n = counters[lesson.assignment_id]
             if lesson.date <= last_day + dt.timedelta(days=7):
                 kk = lang_of[class_of[lesson.assignment_id]] == "kk"
-                lesson.topic = (f"{n}-сабақ: жаңа тақырып" if kk else f"Урок {n}: новая тема")
+                lesson.topic = f"{n}-сабақ: жаңа тақырып" if kk else f"Урок {n}: новая тема"
                 if rng.random() < 0.6:
-                    lesson.homework = f"§{n}, {rng.randrange(1, 40)}-жаттығу" if kk else f"§{n}, упр. {rng.randrange(1, 40)}"
+                    lesson.homework = (
+                        f"§{n}, {rng.randrange(1, 40)}-жаттығу" if kk else f"§{n}, упр. {rng.randrange(1, 40)}"
+                    )
                     lesson.homework_due = lesson.date + dt.timedelta(days=rng.choice([1, 2, 7]))
         Lesson.objects.bulk_create(lessons, batch_size=5000)
         roster = defaultdict(list)
-        for class_id, student_id in Enrollment.objects.filter(school_class__in=classes).values_list("school_class_id", "student_id"):
+        for class_id, student_id in Enrollment.objects.filter(school_class__in=classes).values_list(
+            "school_class_id", "student_id"
+        ):
             roster[class_id].append(student_id)
         ability = {sid: rng.gauss(0, 1) for ids in roster.values() for sid in ids}
         marks, absences = [], []
@@ -445,8 +600,14 @@ class Generator:
                 if date > last_day:
                     continue
                 works.append(
-                    SummativeWork(assignment_id=assignment_id, term=term, kind=kind, max_points=maximum, date=date,
-                                  title=("БЖБ" if kind == "unit" else "ТЖБ"))
+                    SummativeWork(
+                        assignment_id=assignment_id,
+                        term=term,
+                        kind=kind,
+                        max_points=maximum,
+                        date=date,
+                        title=("БЖБ" if kind == "unit" else "ТЖБ"),
+                    )
                 )
         SummativeWork.objects.bulk_create(works, batch_size=5000)
         for work in works:
@@ -475,11 +636,15 @@ class Generator:
             school_class.class_teacher = teacher
             school_class.save(update_fields=["class_teacher"])
             grant_role(teacher, Role.CLASS_TEACHER, organization=organization)
-        student = Person.objects.filter(enrollments__school_class=school_class).order_by("last_name", "first_name").first()
+        student = (
+            Person.objects.filter(enrollments__school_class=school_class).order_by("last_name", "first_name").first()
+        )
         parent = Guardianship.objects.filter(student=student).select_related("guardian").first().guardian
         # The demo parent has a second child in a younger class, to show switching between children.
         sibling = (
-            Person.objects.filter(enrollments__school_class__organization=organization, enrollments__school_class__grade=3)
+            Person.objects.filter(
+                enrollments__school_class__organization=organization, enrollments__school_class__grade=3
+            )
             .exclude(guardians__guardian=parent)
             .order_by("last_name")
             .first()
@@ -490,7 +655,11 @@ class Generator:
         analyst = Person.objects.create(**_analyst_fields(self))
         grant_role(analyst, Role.MINISTRY_ANALYST)
         for username, person in (
-            ("teacher", teacher), ("student", student), ("parent", parent), ("director", director), ("analyst", analyst)
+            ("teacher", teacher),
+            ("student", student),
+            ("parent", parent),
+            ("director", director),
+            ("analyst", analyst),
         ):
             ensure_account(person, username=username, password=DEMO_PASSWORD, is_demo=True)
 

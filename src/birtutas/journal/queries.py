@@ -71,6 +71,7 @@ def policy_rules(term: Term) -> rules.GradingRules | None:
 
 # ------------------------------------------------------------------ teacher
 
+
 def teacher_assignments(actor: Actor):
     """The class-subjects the actor teaches or whose class they lead, current year first."""
     return (
@@ -121,9 +122,9 @@ def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
     lessons = list(Lesson.objects.filter(assignment=assignment, term=term).order_by("date", "period"))
     works = list(SummativeWork.objects.filter(assignment=assignment, term=term).order_by("date", "id"))
     rows = {s.pk: GridRow(student=s) for s in students}
-    for student_id, lesson_id, value in Mark.objects.filter(lesson__assignment=assignment, lesson__term=term).values_list(
-        "student_id", "lesson_id", "value"
-    ):
+    for student_id, lesson_id, value in Mark.objects.filter(
+        lesson__assignment=assignment, lesson__term=term
+    ).values_list("student_id", "lesson_id", "value"):
         if student_id in rows:
             rows[student_id].cells[lesson_id] = (value, None)
     for student_id, lesson_id, status in Attendance.objects.filter(
@@ -160,7 +161,9 @@ def _fill_results(assignment, term, closed, rows: dict[int, GridRow], works) -> 
     works_by_id = {w.pk: w for w in works}
     for row in rows.values():
         formative = [v for v, _s in row.cells.values() if v is not None]
-        unit = [rules.Points(v, works_by_id[w].max_points) for w, v in row.points.items() if works_by_id[w].kind == "unit"]
+        unit = [
+            rules.Points(v, works_by_id[w].max_points) for w, v in row.points.items() if works_by_id[w].kind == "unit"
+        ]
         term_points = [
             rules.Points(v, works_by_id[w].max_points) for w, v in row.points.items() if works_by_id[w].kind == "term"
         ]
@@ -188,6 +191,7 @@ def lesson_objectives(lesson: Lesson):
 
 
 # ------------------------------------------------------------------ student and guardian
+
 
 def diary_students(actor: Actor) -> list[Person]:
     """The students whose diary the actor may open: themself, or their children."""
@@ -281,14 +285,18 @@ class SubjectSummary:
     grade: int | None
 
 
-def term_summary(actor: Actor, student_id: int, term: Term) -> tuple[Person, SchoolClass | None, list[SubjectSummary], bool]:
+def term_summary(
+    actor: Actor, student_id: int, term: Term
+) -> tuple[Person, SchoolClass | None, list[SubjectSummary], bool]:
     student = visible_student(actor, student_id)
     school_class = current_class(student_id, term.ends_on)
     if school_class is None:
         return student, None, [], False
     closed = TermClosure.objects.filter(organization_id=school_class.organization_id, term=term).exists()
     assignments = list(
-        TeachingAssignment.objects.filter(school_class=school_class).select_related("subject").order_by("subject__name_kk")
+        TeachingAssignment.objects.filter(school_class=school_class)
+        .select_related("subject")
+        .order_by("subject__name_kk")
     )
     data = {a.pk: SubjectSummary(a.subject.name, [], [], [], 0, 0, None, None) for a in assignments}
     for assignment_id, value in Mark.objects.filter(
@@ -322,6 +330,7 @@ def term_summary(actor: Actor, student_id: int, term: Term) -> tuple[Person, Sch
 
 # ------------------------------------------------------------------ director
 
+
 def directed_organizations(actor: Actor) -> list[Organization]:
     return list(Organization.objects.filter(pk__in=actor.organization_ids(("director", "deputy"))))
 
@@ -354,7 +363,9 @@ def directed_class(actor: Actor, class_id: int) -> SchoolClass:
 
 
 def class_timetable(school_class: SchoolClass) -> dict[tuple[int, int], TimetableSlot]:
-    slots = TimetableSlot.objects.filter(school_class=school_class).select_related("assignment__subject", "assignment__teacher")
+    slots = TimetableSlot.objects.filter(school_class=school_class).select_related(
+        "assignment__subject", "assignment__teacher"
+    )
     return {(s.weekday, s.period): s for s in slots}
 
 
@@ -415,8 +426,10 @@ def class_report(school_class: SchoolClass, term: Term) -> tuple[list[TeachingAs
                 row.grades[a.pk] = stored.get((row.student.pk, a.pk), (None, None))
                 continue
             data = inputs.get((row.student.pk, a.pk))
-            result = data and grading and rules.term_result(
-                grading, school_class.grade, data["formative"], data["unit"], data["term"]
+            result = (
+                data
+                and grading
+                and rules.term_result(grading, school_class.grade, data["formative"], data["unit"], data["term"])
             )
             row.grades[a.pk] = (result.percent, result.grade) if result else (None, None)
     return assignments, list(rows.values())
