@@ -9,15 +9,23 @@
     var base = p[0] === "c" ? form.dataset.cellUrl : form.dataset.pointsUrl;
     return base.replace("/0/", "/" + p[1] + "/").replace(/\/0\/$/, "/" + p[2] + "/");
   }
+  // Saves go one at a time, in the order typed: on a slow link a later value never lands first.
+  var queue = Promise.resolve();
   function save(input) {
     if (input.value === input.defaultValue || input.readOnly) return;
-    var body = new URLSearchParams({ value: input.value, csrfmiddlewaretoken: token });
+    var value = input.value;
+    input.defaultValue = value;
     input.classList.remove("saved", "failed");
-    fetch(url(input), { method: "POST", body: body, headers: { "X-CSRFToken": token }, credentials: "same-origin" })
+    queue = queue.then(function () { return post(input, value); });
+  }
+  function post(input, value) {
+    var body = new URLSearchParams({ value: value, csrfmiddlewaretoken: token });
+    return fetch(url(input), { method: "POST", body: body, headers: { "X-CSRFToken": token }, credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
         if (data.ok) {
-          input.value = input.defaultValue = data.value;
+          if (input.value === value) input.value = data.value;
+          input.defaultValue = data.value;
           input.classList.add("saved");
           input.removeAttribute("aria-invalid");
           input.title = "";
