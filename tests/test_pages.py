@@ -224,3 +224,28 @@ def test_demo_accounts_cannot_sign_in_outside_demo_mode(world, client, settings)
     settings.DEMO_MODE = True
     response = client.post("/accounts/login/", {"username": "teacher_a", "password": "correct horse battery"})
     assert response.status_code == 302
+
+
+def test_the_class_report_shows_masked_iins_only(world):
+    a = world.a
+    page = signed_in(a.director).get(f"/school/class/{a.class_a.pk}/report/").content.decode()
+    assert f"{a.student.iin[:2]}••••••••{a.student.iin[-2:]}" in page
+    assert a.student.iin not in page
+
+
+def test_the_area_overview_hides_schools_under_five_students(world):
+    from birtutas.journal.models import Enrollment
+
+    client = signed_in(world.analyst)
+    page = client.get("/area/").content.decode()
+    assert page.count("fewer than 5 students: not shown") == 2  # both test schools have 3 students
+    for i in range(3):
+        Enrollment.objects.create(
+            school_class=world.a.class_b, student=person(f"Қосымша{i}", "Оқушы", world.a.student.birth_date)
+        )
+    page = client.get("/area/").content.decode()
+    assert page.count("fewer than 5 students: not shown") == 1
+    assert '<td class="num">6</td>' in page
+    # A district officer sees only the schools of their district.
+    officer = signed_in(world.district_officer).get("/area/").content.decode()
+    assert "A мектебі" in officer and "B мектебі" not in officer
