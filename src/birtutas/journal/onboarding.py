@@ -100,9 +100,7 @@ class ImportReport:
         return not self.errors
 
 
-def import_school(
-    user: User, organization_id: int, year_id: int, files: dict[str, bytes | str]
-) -> ImportReport:
+def import_school(user: User, organization_id: int, year_id: int, files: dict[str, bytes | str]) -> ImportReport:
     """Check the CSV files of one school for one academic year and, if all is well, write them.
 
     `files` maps "classes", "teachers", "students" and "load" to the content of each file given;
@@ -227,10 +225,7 @@ def _read_table(name: str, content: bytes | str | None, errors: list[RowError]) 
                         RowError(
                             name,
                             line,
-                            _(
-                                "The header lacks the required columns: %(columns)s. "
-                                "Expected header: %(header)s."
-                            )
+                            _("The header lacks the required columns: %(columns)s. Expected header: %(header)s.")
                             % {"columns": ", ".join(missing), "header": ",".join(FILE_COLUMNS[name])},
                         )
                     )
@@ -332,14 +327,11 @@ class _Check:
         self.guardians: dict[str, _PersonRow] = {}
         self.load: dict[tuple[ClassKey, int], _LoadRow] = {}
         self.db_classes: dict[ClassKey, SchoolClass] = {
-            (c.grade, c.letter.upper()): c
-            for c in SchoolClass.objects.filter(organization=organization, year=year)
+            (c.grade, c.letter.upper()): c for c in SchoolClass.objects.filter(organization=organization, year=year)
         }
         self.db_teachers: dict[str, Person] = {
             m.person.iin: m.person
-            for m in Membership.objects.filter(organization=organization, role=Role.TEACHER).select_related(
-                "person"
-            )
+            for m in Membership.objects.filter(organization=organization, role=Role.TEACHER).select_related("person")
         }
 
     @cached_property
@@ -409,8 +401,7 @@ class _Check:
             self.fault(
                 row,
                 column,
-                _("must be from %(low)d to %(high)d, not %(value)d.")
-                % {"low": low, "high": high, "value": number},
+                _("must be from %(low)d to %(high)d, not %(value)d.") % {"low": low, "high": high, "value": number},
             )
             return None
         return number
@@ -426,9 +417,7 @@ class _Check:
         except IINError as error:
             problem = str(error.message)
             if error.code == "length" and len(value) == 11 and value.isdigit():
-                problem += " " + _(
-                    "A spreadsheet may have dropped a leading zero: format the column as text."
-                )
+                problem += " " + _("A spreadsheet may have dropped a leading zero: format the column as text.")
             self.fault(row, column, problem)
             return None
         return value
@@ -510,15 +499,11 @@ class _Check:
         if role in TEACHER_ROLES:
             teacher.roles = TEACHER_ROLES[role]
         else:
-            self.fault(
-                row, "role", _('must be "teacher" or "deputy", not "%(value)s".') % {"value": row["role"]}
-            )
+            self.fault(row, "role", _('must be "teacher" or "deputy", not "%(value)s".') % {"value": row["role"]})
         if iin is None:
             return
         if iin in self.teachers:
-            self.fault(
-                row, "iin", _("the same IIN is already on line %(line)d.") % {"line": self.teachers[iin].line}
-            )
+            self.fault(row, "iin", _("the same IIN is already on line %(line)d.") % {"line": self.teachers[iin].line})
             return
         self.teachers[iin] = teacher
 
@@ -526,9 +511,7 @@ class _Check:
         key = self._class_key(row)
         language = row["language"].lower() or None
         if language is not None and language not in CLASS_LANGUAGES:
-            self.fault(
-                row, "language", _('must be one of kk, ru, en, not "%(value)s".') % {"value": row["language"]}
-            )
+            self.fault(row, "language", _('must be one of kk, ru, en, not "%(value)s".') % {"value": row["language"]})
         teacher_iin = None
         if row["class_teacher_iin"]:
             teacher_iin = self._iin(row, "class_teacher_iin")
@@ -563,9 +546,7 @@ class _Check:
         if iin is None:
             return
         if iin in self.students:
-            self.fault(
-                row, "iin", _("the same IIN is already on line %(line)d.") % {"line": self.students[iin].line}
-            )
+            self.fault(row, "iin", _("the same IIN is already on line %(line)d.") % {"line": self.students[iin].line})
             return
         self.students[iin] = student
 
@@ -580,9 +561,7 @@ class _Check:
         )
         if not row["guardian_iin"]:
             if any(row[c] for c in (*details, "relation")):
-                self.fault(
-                    row, "guardian_iin", _("a value is required when other guardian columns are filled in.")
-                )
+                self.fault(row, "guardian_iin", _("a value is required when other guardian columns are filled in."))
             return None
         iin = self._iin(row, "guardian_iin")
         guardian = _PersonRow(
@@ -625,9 +604,7 @@ class _Check:
         else:
             subject = self.subjects.get(code.lower())
             if subject is None:
-                self.fault(
-                    row, "subject_code", _('there is no subject with the code "%(code)s".') % {"code": code}
-                )
+                self.fault(row, "subject_code", _('there is no subject with the code "%(code)s".') % {"code": code})
         teacher_iin = self._iin(row, "teacher_iin")
         teacher_known = self._known_teacher(row, "teacher_iin", teacher_iin)
         hours = self._number(row, "hours_per_week", 1, MAX_HOURS)
@@ -648,9 +625,7 @@ class _Check:
     def _check_enrollments(self) -> None:
         """A student is in one class a year: refuse a row that would put them in a second one."""
         for chunk in _chunks(s for s, row in self.students.items() if row.class_key is not None):
-            enrolled = Enrollment.objects.filter(
-                school_class__year=self.year, student__iin__in=chunk
-            ).values_list(
+            enrolled = Enrollment.objects.filter(school_class__year=self.year, student__iin__in=chunk).values_list(
                 "student__iin", "school_class__organization_id", "school_class__grade", "school_class__letter"
             )
             for iin, organization_id, grade, letter in enrolled:

@@ -168,6 +168,21 @@ def timetable(request, class_id: int):
 
 
 @login_required
+@require_POST
+def schedule_term(request, class_id: int):
+    term = queries.current_term()
+    try:
+        created = services.schedule_term(request.user, class_id, term.pk if term else 0)
+    except NotFound:
+        raise Http404 from None
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Lessons added to the term: %(count)d.") % {"count": created})
+    return redirect("school:timetable", class_id=class_id)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def teaching_load(request, class_id: int):
     school_class = _class(request, class_id)

@@ -305,15 +305,20 @@ def create_summative(
     )
 
 
-def generate_lessons(school_class: SchoolClass, term: Term, *, holidays: Iterable[dt.date] = ()) -> int:
-    """Create the term's lessons from the weekly timetable; running it again adds only what is missing."""
+def generate_lessons(
+    school_class: SchoolClass, term: Term, *, holidays: Iterable[dt.date] = (), starting: dt.date | None = None
+) -> int:
+    """Create the term's lessons from the weekly timetable; running it again adds only what is missing.
+
+    `starting` keeps a timetable changed mid-term from inventing lessons on days already past.
+    """
     holidays = set(holidays)
     slots = list(TimetableSlot.objects.filter(school_class=school_class))
     by_weekday = defaultdict(list)
     for slot in slots:
         by_weekday[slot.weekday].append(slot)
     wanted = []
-    day = term.starts_on
+    day = max(term.starts_on, starting or term.starts_on)
     while day <= term.ends_on:
         if day not in holidays:
             for slot in by_weekday.get(day.isoweekday(), ()):
@@ -322,6 +327,16 @@ def generate_lessons(school_class: SchoolClass, term: Term, *, holidays: Iterabl
     before = Lesson.objects.filter(assignment__school_class=school_class, term=term).count()
     Lesson.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=2000)
     return Lesson.objects.filter(assignment__school_class=school_class, term=term).count() - before
+
+
+def schedule_term(user: User, school_class_id: int, term_id: int, *, today: dt.date | None = None) -> int:
+    """The director fills the rest of a term with lessons from the class's current timetable."""
+    school_class = _directed_class(user, school_class_id)
+    term = Term.objects.filter(pk=term_id, year_id=school_class.year_id).first()
+    if term is None:
+        raise NotFound(gettext_lazy("Not found."))
+    _refuse_if_closed(school_class.organization_id, term.pk)
+    return generate_lessons(school_class, term, starting=today or dt.date.today())
 
 
 # ------------------------------------------------------------------ timetable and teaching load

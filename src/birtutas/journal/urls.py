@@ -32,6 +32,7 @@ school = (
         path("<int:organization_id>/term/<int:term_id>/close/", school_views.close_term, name="close_term"),
         path("request/<int:request_id>/decide/", school_views.decide_request, name="decide"),
         path("class/<int:class_id>/timetable/", school_views.timetable, name="timetable"),
+        path("class/<int:class_id>/schedule/", school_views.schedule_term, name="schedule"),
         path("class/<int:class_id>/load/", school_views.teaching_load, name="load"),
         path("class/<int:class_id>/report/", school_views.class_report, name="report"),
         path("history/<int:student_id>/<int:lesson_id>/", school_views.cell_history, name="history"),

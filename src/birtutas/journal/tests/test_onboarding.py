@@ -54,17 +54,12 @@ def english():
 
 @pytest.fixture
 def year(db):
-    return AcademicYear.objects.create(
-        name="2025-2026", starts_on=dt.date(2025, 9, 1), ends_on=dt.date(2026, 5, 25)
-    )
+    return AcademicYear.objects.create(name="2025-2026", starts_on=dt.date(2025, 9, 1), ends_on=dt.date(2026, 5, 25))
 
 
 @pytest.fixture
 def subjects(db):
-    return {
-        code: Subject.objects.create(code=code, name_kk=code, name_ru=code, name_en=code)
-        for code in SUBJECT_CODES
-    }
+    return {code: Subject.objects.create(code=code, name_kk=code, name_ru=code, name_en=code) for code in SUBJECT_CODES}
 
 
 def make_school(name: str, language: str = "kk") -> Organization:
@@ -82,9 +77,7 @@ def make_school(name: str, language: str = "kk") -> Organization:
 
 
 def make_person(last_name: str, born: dt.date = dt.date(1980, 5, 5), sex: str = "M") -> Person:
-    return Person.objects.create(
-        iin=iin(born, sex), last_name=last_name, first_name="Test", birth_date=born, sex=sex
-    )
+    return Person.objects.create(iin=iin(born, sex), last_name=last_name, first_name="Test", birth_date=born, sex=sex)
 
 
 def make_user(organization: Organization | None, role: str | None, username: str) -> User:
@@ -234,9 +227,7 @@ def test_good_import_creates_exactly_the_expected_rows(director, school, year, s
 
     def roles(person_iin):
         return set(
-            Membership.objects.filter(person__iin=person_iin, organization=school).values_list(
-                "role", flat=True
-            )
+            Membership.objects.filter(person__iin=person_iin, organization=school).values_list("role", flat=True)
         )
 
     assert roles(files.teacher_a) == {"teacher", "class_teacher"}
@@ -392,9 +383,7 @@ def test_semicolon_delimiter_bom_and_header_case(director, school, year, subject
 
 def test_missing_required_column_is_one_error_on_the_header(director, school, year):
     files = Files()
-    rows = [
-        [cell for index, cell in enumerate(row) if index != 5] for row in files.students_rows
-    ]  # no "letter"
+    rows = [[cell for index, cell in enumerate(row) if index != 5] for row in files.students_rows]  # no "letter"
 
     report = import_school(director, school.pk, year.pk, {"students": csv_text(rows)})
 
@@ -444,9 +433,7 @@ def test_teacher_of_another_school_cannot_be_used(director, school, year, subjec
     assert counts() == before
 
 
-def test_teacher_already_in_this_school_can_be_used_without_the_teachers_file(
-    director, school, year, subjects
-):
+def test_teacher_already_in_this_school_can_be_used_without_the_teachers_file(director, school, year, subjects):
     colleague = make_person("Әріптес", dt.date(1977, 3, 3))
     Membership.objects.create(person=colleague, role="teacher", organization=school)
     files = Files()
@@ -475,9 +462,7 @@ def test_student_enrolled_in_another_class_this_year_is_refused(director, school
 
 def test_student_enrolled_in_another_school_this_year_is_refused(director, school, year):
     other = make_school("№3 мектеп")
-    other_class = SchoolClass.objects.create(
-        organization=other, year=year, grade=6, letter="В", language="kk"
-    )
+    other_class = SchoolClass.objects.create(organization=other, year=year, grade=6, letter="В", language="kk")
     taken = make_person("Басқа", dt.date(2013, 3, 3))
     Enrollment.objects.create(school_class=other_class, student=taken)
     files = Files()

@@ -226,3 +226,21 @@ def test_term_grades_command_computes_open_terms_and_is_repeatable(world, capsys
     assert TermGrade.objects.get(student=a.student, term=world.term).percent == Decimal("70.00")
     call_command("term_grades", term=world.term.pk, quiet=True)
     assert "0 grades changed" in capsys.readouterr().out
+
+
+def test_a_mid_term_timetable_change_adds_only_future_lessons(world):
+    a = world.a
+    services.set_timetable_slot(a.director, a.class_a.pk, 2, 5, a.assignment_a.pk)  # Tuesdays, period 5
+    today = dt.date(2026, 12, 1)
+    created = services.schedule_term(a.director, a.class_a.pk, world.term.pk, today=today)
+    tuesdays = [
+        d for d in (dt.date(2026, 12, 1) + dt.timedelta(days=7 * i) for i in range(4)) if d <= world.term.ends_on
+    ]
+    mondays = [
+        d for d in (dt.date(2026, 12, 7) + dt.timedelta(days=7 * i) for i in range(3)) if d <= world.term.ends_on
+    ]
+    assert created == len(tuesdays) + len(mondays)
+    assert not a.assignment_a.lessons.filter(date__lt=today).exclude(pk__in=[x.pk for x in a.lessons_a]).exists()
+    assert services.schedule_term(a.director, a.class_a.pk, world.term.pk, today=today) == 0
+    with pytest.raises(NotFound):
+        services.schedule_term(world.b.director, a.class_a.pk, world.term.pk, today=today)
