@@ -230,7 +230,7 @@ class SummaryOut(Schema):
 @diary_router.get("/{student_id}/summary", response=SummaryOut)
 def diary_summary(request, student_id: int, term_id: int | None = None):
     """Per subject: formative marks, absences, the term percentage and grade."""
-    term = queries.get_term(term_id) if term_id else queries.current_term()
+    term = queries.requested_term(term_id)
     if term is None:
         raise Http404
     student, _class, subjects, closed = queries.term_summary(_actor(request), student_id, term)

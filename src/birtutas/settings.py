@@ -117,6 +117,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# How many reverse proxies in front of the app add to X-Forwarded-For (0: trust REMOTE_ADDR only).
+TRUSTED_PROXY_COUNT = int(os.environ.get("BIRTUTAS_TRUSTED_PROXIES", "0"))
 # Login throttling: failures allowed in the window, per account and per client address.
 LOGIN_THROTTLE = {
     "per_account": int(os.environ.get("BIRTUTAS_LOGIN_MAX_PER_ACCOUNT", "5")),
@@ -156,6 +158,7 @@ EMAIL_BACKEND = os.environ.get(
 )
 EMAIL_HOST = os.environ.get("BIRTUTAS_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("BIRTUTAS_EMAIL_PORT", "25"))
+EMAIL_TIMEOUT = int(os.environ.get("BIRTUTAS_EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("BIRTUTAS_FROM_EMAIL", "Birtutas <no-reply@birtutas.invalid>")
 # Dotted path to an SMS gateway class (see birtutas.core.notify.SmsGateway); none by default.
 SMS_GATEWAY = os.environ.get("BIRTUTAS_SMS_GATEWAY", "")

@@ -33,18 +33,24 @@ def area_organizations(actor: Actor):
 def area_figures(actor: Actor, term: Term | None) -> list[OrganizationFigures]:
     organizations = list(area_organizations(actor))
     ids = [o.pk for o in organizations]
+    enrolled = Enrollment.objects.filter(school_class__organization_id__in=ids)
+    if term is not None:
+        enrolled = enrolled.filter(school_class__year_id=term.year_id)
     students = dict(
-        Enrollment.objects.filter(school_class__organization_id__in=ids)
-        .values_list("school_class__organization_id")
-        .annotate(n=Count("student_id", distinct=True))
+        enrolled.values_list("school_class__organization_id").annotate(n=Count("student_id", distinct=True))
     )
     marks, absences = {}, {}
     if term is not None:
-        marks = dict(
-            Mark.objects.filter(lesson__term=term, lesson__assignment__school_class__organization_id__in=ids)
+        # A mean over fewer than MIN_GROUP students would tell their marks: such means are left out.
+        marks = {
+            org: avg
+            for org, avg, n in Mark.objects.filter(
+                lesson__term=term, lesson__assignment__school_class__organization_id__in=ids
+            )
             .values_list("lesson__assignment__school_class__organization_id")
-            .annotate(avg=Avg("value"))
-        )
+            .annotate(avg=Avg("value"), n=Count("student_id", distinct=True))
+            if n >= MIN_GROUP
+        }
         absences = dict(
             Attendance.objects.filter(lesson__term=term, lesson__assignment__school_class__organization_id__in=ids)
             .filter(~Q(status="late"))

@@ -12,4 +12,9 @@ class MaskIINFilter(logging.Filter):
         if IIN_PATTERN.search(message):
             record.msg = IIN_PATTERN.sub("<iin>", message)
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text when it is set, so the traceback is masked once, here.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = IIN_PATTERN.sub("<iin>", record.exc_text)
         return True

@@ -7,17 +7,25 @@ counter per key expires after the window. Checked before the password is even ha
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 
 from django.conf import settings
 from django.core.cache import cache
 
 
 def _key(kind: str, value: str) -> str:
-    digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
+    # The sign-in form normalises usernames with NFKC: count "ｔeacher" and "teacher" as one account.
+    normal = unicodedata.normalize("NFKC", value).strip().casefold()
+    digest = hashlib.sha256(normal.encode()).hexdigest()[:32]
     return f"login-fail:{kind}:{digest}"
 
 
 def client_address(request) -> str:
+    """The client's address; behind N trusted proxies, the one the outermost proxy saw."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "")
 
 

@@ -356,6 +356,7 @@ class _Check:
                 check_row(row)
         self._check_enrollments()
         self._check_unnamed_guardians()
+        self._check_known_people()
 
     def _rows(self, name: str) -> list[_Row]:
         table = self.tables.get(name)
@@ -654,6 +655,25 @@ class _Check:
                     "guardian_last_name",
                     _("a value is required for a guardian who is not yet in the system."),
                 )
+
+    def _check_known_people(self) -> None:
+        """A file may name a person already in the registry, never rename them: a name that differs is a fault."""
+        rows = [("teachers", "iin", r) for r in self.teachers.values()]
+        rows += [("students", "iin", r) for r in self.students.values()]
+        rows += [("students", "guardian_iin", g) for g in self.guardians.values() if g.named]
+        by_iin = {row.iin: (name, column, row) for name, column, row in rows}
+        for chunk in _chunks(by_iin):
+            for iin, last, first in Person.objects.filter(iin__in=chunk).values_list("iin", "last_name", "first_name"):
+                name, column, row = by_iin[iin]
+                if (row.last_name.casefold(), row.first_name.casefold()) != (last.casefold(), first.casefold()):
+                    self.fault(
+                        _Row(name, row.line, {}),
+                        column,
+                        _(
+                            "this IIN belongs to a person already registered under another name; check the IIN, "
+                            "or ask for the registry record to be corrected."
+                        ),
+                    )
 
 
 def _differs(a: _PersonRow, b: _PersonRow) -> bool:

@@ -51,11 +51,20 @@ def current_term(on: dt.date | None = None) -> Term | None:
     return term
 
 
-def get_term(term_id: int) -> Term:
+def get_term(term_id) -> Term:
+    try:
+        term_id = int(term_id)
+    except (TypeError, ValueError):
+        raise _not_found() from None
     term = Term.objects.select_related("year").filter(pk=term_id).first()
     if term is None:
         raise _not_found()
     return term
+
+
+def requested_term(term_id) -> Term | None:
+    """The term a page was asked for (?term=), or the current one; a bad id is "not found"."""
+    return get_term(term_id) if term_id else current_term()
 
 
 def year_terms(term: Term) -> list[Term]:
@@ -209,9 +218,11 @@ def visible_student(actor: Actor, student_id: int) -> Person:
     return enrollment.student
 
 
-def current_class(student_id: int, on: dt.date) -> SchoolClass | None:
+def current_class(actor: Actor, student_id: int, on: dt.date) -> SchoolClass | None:
+    """The student's class on a date, among the classes the actor may see (a former school sees nothing new)."""
     return (
-        SchoolClass.objects.filter(enrollments__student_id=student_id, year__starts_on__lte=on)
+        visible(SchoolClass, actor)
+        .filter(enrollments__student_id=student_id, year__starts_on__lte=on)
         .select_related("organization", "year")
         .order_by("-year__starts_on")
         .first()
@@ -241,7 +252,7 @@ def diary_week(actor: Actor, student_id: int, week_start: dt.date) -> tuple[Pers
     student = visible_student(actor, student_id)
     monday = week_start - dt.timedelta(days=week_start.weekday())
     saturday = monday + dt.timedelta(days=5)
-    school_class = current_class(student_id, saturday)
+    school_class = current_class(actor, student_id, saturday)
     days = [DiaryDay(date=monday + dt.timedelta(days=i), entries=[]) for i in range(6)]
     if school_class is None:
         return student, None, days
@@ -289,7 +300,7 @@ def term_summary(
     actor: Actor, student_id: int, term: Term
 ) -> tuple[Person, SchoolClass | None, list[SubjectSummary], bool]:
     student = visible_student(actor, student_id)
-    school_class = current_class(student_id, term.ends_on)
+    school_class = current_class(actor, student_id, term.ends_on)
     if school_class is None:
         return student, None, [], False
     closed = TermClosure.objects.filter(organization_id=school_class.organization_id, term=term).exists()

@@ -107,7 +107,18 @@ def term_percent(
     unit: Sequence[Points],
     term: Sequence[Points],
 ) -> Decimal | None:
-    """The term percentage, or None when there is nothing to assess.
+    """The term percentage shown to people (two decimals), or None when there is nothing to assess."""
+    raw = exact_term_percent(rules, formative, unit, term)
+    return None if raw is None else round_half_up(raw, "0.01")
+
+
+def exact_term_percent(
+    rules: GradingRules,
+    formative: Sequence[int],
+    unit: Sequence[Points],
+    term: Sequence[Points],
+) -> Decimal | None:
+    """The unrounded term percentage, or None when there is nothing to assess.
 
     Formative: mean mark / 10. Summatives: points scored / points possible over all works of
     that kind. A component with no work is left out and the others' weights are rescaled to
@@ -128,8 +139,7 @@ def term_percent(
     if not present:
         return None
     weight_sum = sum(w for w, _ in present)
-    percent = sum(w * s for w, s in present) * HUNDRED / weight_sum
-    return round_half_up(percent, "0.01")
+    return sum(w * s for w, s in present) * HUNDRED / weight_sum
 
 
 def grade_for_percent(rules: GradingRules, percent: Decimal, class_grade: int) -> int:
@@ -150,10 +160,11 @@ def term_result(
     unit: Sequence[Points],
     term: Sequence[Points],
 ) -> TermResult | None:
-    percent = term_percent(rules, formative, unit, term)
-    if percent is None:
+    """The shown percentage and the grade; the grade comes from the exact value, rounded once."""
+    exact = exact_term_percent(rules, formative, unit, term)
+    if exact is None:
         return None
-    return TermResult(percent=percent, grade=grade_for_percent(rules, percent, class_grade))
+    return TermResult(percent=round_half_up(exact, "0.01"), grade=grade_for_percent(rules, exact, class_grade))
 
 
 def year_grade(term_grades: Sequence[int]) -> int | None:

@@ -220,7 +220,12 @@ def teaching_load(request, class_id: int):
 @login_required
 def class_report(request, class_id: int):
     school_class = _class(request, class_id)
-    term = queries.get_term(_int(request.GET.get("term"))) if request.GET.get("term") else queries.current_term()
+    try:
+        term = queries.requested_term(request.GET.get("term"))
+    except NotFound:
+        raise Http404 from None
+    if term is None:
+        raise Http404
     assignments, rows = queries.class_report(school_class, term)
     for row in rows:
         row.cells = [row.grades[a.pk] for a in assignments]

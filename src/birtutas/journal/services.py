@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -268,6 +269,7 @@ def update_lesson(
     if lesson is None:
         raise NotFound(gettext_lazy("Not found."))
     assignment = teachable_assignment(user, lesson.assignment_id)
+    _refuse_if_closed(assignment.school_class.organization_id, lesson.term_id)
     if homework_due is not None and homework_due < lesson.date:
         raise ServiceError(gettext_lazy("The homework cannot be due before the lesson."))
     objectives = list(
@@ -298,11 +300,17 @@ def create_summative(
         raise ServiceError(gettext_lazy("The maximum must be from 1 to 100 points."))
     if not term.starts_on <= date <= term.ends_on:
         raise ServiceError(gettext_lazy("The date must fall within the term."))
-    if kind == SummativeWork.Kind.TERM and assignment.summatives.filter(term=term, kind=kind).exists():
+    if (
+        kind == SummativeWork.Kind.TERM
+        and assignment.summatives.filter(term=term, kind=kind).exclude(title=title.strip(), date=date).exists()
+    ):
         raise Conflict(gettext_lazy("This term already has a term summative."))
-    return SummativeWork.objects.create(
-        assignment=assignment, term=term, kind=kind, title=title.strip()[:200] or kind, max_points=max_points, date=date
+    title = title.strip()[:200] or str(SummativeWork.Kind(kind).label)
+    # The same work submitted twice (a double click, a retry) is one work.
+    work, _created = SummativeWork.objects.get_or_create(
+        assignment=assignment, term=term, kind=kind, title=title, date=date, defaults={"max_points": max_points}
     )
+    return work
 
 
 def generate_lessons(
@@ -352,9 +360,13 @@ def set_teaching_assignment(
     existing = TeachingAssignment.objects.filter(school_class=school_class, subject_id=subject_id).first()
     if teacher_id is None or hours_per_week == 0:
         if existing is not None:
-            if existing.lessons.filter(marks__isnull=False).exists():
-                raise Conflict(gettext_lazy("This subject already has marks in this class, so it cannot be removed."))
-            existing.delete()
+            try:
+                with transaction.atomic():
+                    existing.delete()
+            except ProtectedError:
+                raise Conflict(
+                    gettext_lazy("This subject already has marks in this class, so it cannot be removed.")
+                ) from None
         return None
     if not school_class.organization.memberships.filter(person_id=teacher_id, role="teacher").exists():
         raise ServiceError(gettext_lazy("This person is not a teacher of this school."))
@@ -420,13 +432,16 @@ def policy_for(term: Term) -> GradingPolicy:
     return found
 
 
-def compute_term_grades(term: Term, assignments, *, actor_id: int | None = None) -> int:
+def compute_term_grades(
+    term: Term, assignments, *, actor_id: int | None = None, policy: GradingPolicy | None = None
+) -> int:
     """Compute and store term grades for the given class-subjects; returns how many rows changed.
 
     Three aggregate reads for the whole batch, the maths in `rules`, bulk writes (COPY on
     PostgreSQL) of the new grades and their audit events; unchanged grades cost nothing.
+    `policy` defaults to the one in force for the term.
     """
-    policy = policy_for(term)
+    policy = policy or policy_for(term)
     grading = policy.as_rules()
     assignment_ids = list(assignments.values_list("pk", flat=True))
     inputs = collect_grade_inputs(term, assignment_ids)
@@ -561,15 +576,17 @@ def request_change(
     org_id = assignment.school_class.organization_id
     if not is_term_closed(org_id, term_id):
         raise ServiceError(gettext_lazy("The term is open: change the cell directly."))
-    return ChangeRequest.objects.create(
+    request, _created = ChangeRequest.objects.get_or_create(
         student_id=student_id,
         lesson_id=lesson_id,
         work_id=work_id,
         new_value=new_value.strip(),
-        reason=reason.strip(),
         organization_id=org_id,
         requested_by=user,
+        state=ChangeRequest.State.PENDING,
+        defaults={"reason": reason.strip()},
     )
+    return request
 
 
 def _int(text: str) -> int:
@@ -593,6 +610,8 @@ def decide_change(user: User, request_id: int, *, approve: bool) -> ChangeReques
             raise NotFound(gettext_lazy("Not found."))
         if change.state != ChangeRequest.State.PENDING:
             raise Conflict(gettext_lazy("This request has already been decided."))
+        if change.requested_by_id == user.pk:
+            raise ServiceError(gettext_lazy("A change you asked for must be decided by another director."), status=403)
         reason = _("Approved change after term closing: %(reason)s") % {"reason": change.reason}
         if approve:
             if change.lesson_id:
@@ -609,7 +628,16 @@ def decide_change(user: User, request_id: int, *, approve: bool) -> ChangeReques
                 points = _int(change.new_value) if change.new_value else None
                 _apply_points(user, work, work.assignment, change.student_id, points, reason)
                 term, assignment = work.term, work.assignment
-            compute_term_grades(term, TeachingAssignment.objects.filter(pk=assignment.pk), actor_id=user.pk)
+            # A closed term keeps the policy its grades were computed with.
+            stored = TermGrade.objects.filter(term=term, assignment=assignment).select_related("policy").first()
+            compute_term_grades(
+                term,
+                TeachingAssignment.objects.filter(pk=assignment.pk),
+                actor_id=user.pk,
+                policy=stored.policy if stored else None,
+            )
+            if term.number == 4:
+                compute_year_grades(change.organization, term)
         change.state = ChangeRequest.State.APPROVED if approve else ChangeRequest.State.REJECTED
         change.decided_by = user
         change.decided_at = timezone.now()

@@ -269,7 +269,10 @@ def diary_week(request, student_id: int):
 @login_required
 def diary_summary(request, student_id: int):
     actor = _actor(request)
-    term = queries.get_term(_int(request.GET.get("term"))) if request.GET.get("term") else queries.current_term()
+    try:
+        term = queries.requested_term(request.GET.get("term"))
+    except NotFound:
+        raise Http404 from None
     if term is None:
         raise Http404
     try:

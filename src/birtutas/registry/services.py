@@ -28,9 +28,11 @@ def upsert_person(
     email: str = "",
     phone: str = "",
 ) -> Person:
-    """Create a person, or update the names and contacts of the one with this IIN.
+    """Create a person, or return the one with this IIN, filling only contacts it lacks.
 
     The birth date and sex, when not given, are taken from the IIN; when given, they must agree.
+    An existing person's names and contacts are never overwritten here: a school importing a file
+    must not be able to rename, or redirect the messages of, someone registered elsewhere.
     """
     try:
         facts = check_iin_matches(iin, birth_date, sex)
@@ -50,12 +52,10 @@ def upsert_person(
             "phone": phone.strip(),
         },
     )
-    if not created:
-        person.last_name, person.first_name = last_name.strip(), first_name.strip()
-        person.patronymic = patronymic.strip() or person.patronymic
-        person.email = email.strip() or person.email
-        person.phone = phone.strip() or person.phone
-        person.save(update_fields=["last_name", "first_name", "patronymic", "email", "phone"])
+    if not created and ((email.strip() and not person.email) or (phone.strip() and not person.phone)):
+        person.email = person.email or email.strip()
+        person.phone = person.phone or phone.strip()
+        person.save(update_fields=["email", "phone"])
     return person
 
 

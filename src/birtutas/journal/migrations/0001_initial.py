@@ -4,169 +4,209 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Attendance',
+            name="Attendance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('illness', 'absent: illness'), ('excused', 'absent: other reason'), ('unexcused', 'absent without reason'), ('late', 'late')], max_length=10, verbose_name='attendance')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("illness", "absent: illness"),
+                            ("excused", "absent: other reason"),
+                            ("unexcused", "absent without reason"),
+                            ("late", "late"),
+                        ],
+                        max_length=10,
+                        verbose_name="attendance",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ChangeRequest',
+            name="ChangeRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('new_value', models.CharField(blank=True, max_length=10, verbose_name='new value')),
-                ('reason', models.TextField(verbose_name='reason')),
-                ('requested_at', models.DateTimeField(auto_now_add=True)),
-                ('state', models.CharField(choices=[('pending', 'waiting for the director'), ('approved', 'approved'), ('rejected', 'rejected')], default='pending', max_length=10)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("new_value", models.CharField(blank=True, max_length=10, verbose_name="new value")),
+                ("reason", models.TextField(verbose_name="reason")),
+                ("requested_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "waiting for the director"),
+                            ("approved", "approved"),
+                            ("rejected", "rejected"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-requested_at'],
+                "ordering": ["-requested_at"],
             },
         ),
         migrations.CreateModel(
-            name='Enrollment',
+            name="Enrollment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
             ],
         ),
         migrations.CreateModel(
-            name='GradingPolicy',
+            name="GradingPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40)),
-                ('version', models.PositiveIntegerField()),
-                ('effective_from', models.DateField()),
-                ('rules', models.JSONField()),
-                ('source', models.CharField(blank=True, max_length=300)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=40)),
+                ("version", models.PositiveIntegerField()),
+                ("effective_from", models.DateField()),
+                ("rules", models.JSONField()),
+                ("source", models.CharField(blank=True, max_length=300)),
             ],
             options={
-                'ordering': ['-effective_from', '-version'],
+                "ordering": ["-effective_from", "-version"],
             },
         ),
         migrations.CreateModel(
-            name='LearningObjective',
+            name="LearningObjective",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('grade', models.PositiveSmallIntegerField()),
-                ('code', models.CharField(max_length=20)),
-                ('text_kk', models.TextField()),
-                ('text_ru', models.TextField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("grade", models.PositiveSmallIntegerField()),
+                ("code", models.CharField(max_length=20)),
+                ("text_kk", models.TextField()),
+                ("text_ru", models.TextField()),
             ],
             options={
-                'ordering': ['subject', 'grade', 'code'],
+                "ordering": ["subject", "grade", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Lesson',
+            name="Lesson",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(verbose_name='date')),
-                ('period', models.PositiveSmallIntegerField(verbose_name='period')),
-                ('topic', models.CharField(blank=True, max_length=300, verbose_name='topic')),
-                ('homework', models.TextField(blank=True, verbose_name='homework')),
-                ('homework_due', models.DateField(blank=True, null=True, verbose_name='homework due')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("date", models.DateField(verbose_name="date")),
+                ("period", models.PositiveSmallIntegerField(verbose_name="period")),
+                ("topic", models.CharField(blank=True, max_length=300, verbose_name="topic")),
+                ("homework", models.TextField(blank=True, verbose_name="homework")),
+                ("homework_due", models.DateField(blank=True, null=True, verbose_name="homework due")),
             ],
             options={
-                'ordering': ['date', 'period'],
+                "ordering": ["date", "period"],
             },
         ),
         migrations.CreateModel(
-            name='Mark',
+            name="Mark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.PositiveSmallIntegerField(verbose_name='mark')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("value", models.PositiveSmallIntegerField(verbose_name="mark")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='SchoolClass',
+            name="SchoolClass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('grade', models.PositiveSmallIntegerField(verbose_name='grade')),
-                ('letter', models.CharField(max_length=3, verbose_name='letter')),
-                ('language', models.CharField(choices=[('kk', 'Kazakh'), ('ru', 'Russian'), ('mixed', 'Kazakh and Russian'), ('en', 'English')], max_length=8, verbose_name='language of instruction')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("grade", models.PositiveSmallIntegerField(verbose_name="grade")),
+                ("letter", models.CharField(max_length=3, verbose_name="letter")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("kk", "Kazakh"),
+                            ("ru", "Russian"),
+                            ("mixed", "Kazakh and Russian"),
+                            ("en", "English"),
+                        ],
+                        max_length=8,
+                        verbose_name="language of instruction",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['grade', 'letter'],
+                "ordering": ["grade", "letter"],
             },
         ),
         migrations.CreateModel(
-            name='Subject',
+            name="Subject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_kk', models.CharField(max_length=200, verbose_name='name (Kazakh)')),
-                ('name_ru', models.CharField(max_length=200, verbose_name='name (Russian)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('code', models.CharField(max_length=20, unique=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name_kk", models.CharField(max_length=200, verbose_name="name (Kazakh)")),
+                ("name_ru", models.CharField(max_length=200, verbose_name="name (Russian)")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="name (English)")),
+                ("code", models.CharField(max_length=20, unique=True)),
             ],
             options={
-                'ordering': ['name_kk'],
+                "ordering": ["name_kk"],
             },
         ),
         migrations.CreateModel(
-            name='SummativeWork',
+            name="SummativeWork",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('unit', 'unit summative (SAU)'), ('term', 'term summative (SAT)')], max_length=4, verbose_name='kind')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('max_points', models.PositiveSmallIntegerField(verbose_name='maximum points')),
-                ('date', models.DateField(verbose_name='date')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("unit", "unit summative (SAU)"), ("term", "term summative (SAT)")],
+                        max_length=4,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("max_points", models.PositiveSmallIntegerField(verbose_name="maximum points")),
+                ("date", models.DateField(verbose_name="date")),
             ],
             options={
-                'ordering': ['date', 'id'],
+                "ordering": ["date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='TeachingAssignment',
+            name="TeachingAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hours_per_week', models.PositiveSmallIntegerField(default=1, verbose_name='hours per week')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("hours_per_week", models.PositiveSmallIntegerField(default=1, verbose_name="hours per week")),
             ],
         ),
         migrations.CreateModel(
-            name='TermClosure',
+            name="TermClosure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('closed_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("closed_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='TermGrade',
+            name="TermGrade",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('percent', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('grade', models.PositiveSmallIntegerField()),
-                ('computed_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("percent", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("grade", models.PositiveSmallIntegerField()),
+                ("computed_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='TimetableSlot',
+            name="TimetableSlot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField(verbose_name='weekday')),
-                ('period', models.PositiveSmallIntegerField(verbose_name='period')),
-                ('room', models.CharField(blank=True, max_length=20, verbose_name='room')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("weekday", models.PositiveSmallIntegerField(verbose_name="weekday")),
+                ("period", models.PositiveSmallIntegerField(verbose_name="period")),
+                ("room", models.CharField(blank=True, max_length=20, verbose_name="room")),
             ],
             options={
-                'ordering': ['weekday', 'period'],
+                "ordering": ["weekday", "period"],
             },
         ),
         migrations.CreateModel(
-            name='YearGrade',
+            name="YearGrade",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('grade', models.PositiveSmallIntegerField()),
-                ('computed_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("grade", models.PositiveSmallIntegerField()),
+                ("computed_at", models.DateTimeField(auto_now=True)),
             ],
         ),
     ]

@@ -6,270 +6,384 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('journal', '0001_initial'),
-        ('registry', '0001_initial'),
+        ("journal", "0001_initial"),
+        ("registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='attendance',
-            name='student',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attendance', to='registry.person'),
+            model_name="attendance",
+            name="student",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="attendance", to="registry.person"
+            ),
         ),
         migrations.AddField(
-            model_name='changerequest',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="changerequest",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='changerequest',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.organization'),
+            model_name="changerequest",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="registry.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='changerequest',
-            name='requested_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="changerequest",
+            name="requested_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='changerequest',
-            name='student',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.person'),
+            model_name="changerequest",
+            name="student",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="registry.person"
+            ),
         ),
         migrations.AddField(
-            model_name='enrollment',
-            name='student',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='enrollments', to='registry.person'),
+            model_name="enrollment",
+            name="student",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="enrollments", to="registry.person"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gradingpolicy',
-            constraint=models.UniqueConstraint(fields=('code', 'version'), name='policy_unique_version'),
+            model_name="gradingpolicy",
+            constraint=models.UniqueConstraint(fields=("code", "version"), name="policy_unique_version"),
         ),
         migrations.AddField(
-            model_name='lesson',
-            name='objectives',
-            field=models.ManyToManyField(blank=True, related_name='lessons', to='journal.learningobjective'),
+            model_name="lesson",
+            name="objectives",
+            field=models.ManyToManyField(blank=True, related_name="lessons", to="journal.learningobjective"),
         ),
         migrations.AddField(
-            model_name='lesson',
-            name='term',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lessons', to='registry.term'),
+            model_name="lesson",
+            name="term",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="lessons", to="registry.term"
+            ),
         ),
         migrations.AddField(
-            model_name='changerequest',
-            name='lesson',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journal.lesson'),
+            model_name="changerequest",
+            name="lesson",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="journal.lesson",
+            ),
         ),
         migrations.AddField(
-            model_name='attendance',
-            name='lesson',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attendance', to='journal.lesson'),
+            model_name="attendance",
+            name="lesson",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="attendance", to="journal.lesson"
+            ),
         ),
         migrations.AddField(
-            model_name='mark',
-            name='lesson',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='marks', to='journal.lesson'),
+            model_name="mark",
+            name="lesson",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="marks",
+                to="journal.lesson",
+            ),
         ),
         migrations.AddField(
-            model_name='mark',
-            name='student',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='marks', to='registry.person'),
+            model_name="mark",
+            name="student",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="marks", to="registry.person"
+            ),
         ),
         migrations.AddField(
-            model_name='schoolclass',
-            name='class_teacher',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='classes_led', to='registry.person'),
+            model_name="schoolclass",
+            name="class_teacher",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="classes_led",
+                to="registry.person",
+            ),
         ),
         migrations.AddField(
-            model_name='schoolclass',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='classes', to='registry.organization'),
+            model_name="schoolclass",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="classes", to="registry.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='schoolclass',
-            name='year',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='classes', to='registry.academicyear'),
+            model_name="schoolclass",
+            name="year",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="classes", to="registry.academicyear"
+            ),
         ),
         migrations.AddField(
-            model_name='enrollment',
-            name='school_class',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='journal.schoolclass'),
+            model_name="enrollment",
+            name="school_class",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="enrollments", to="journal.schoolclass"
+            ),
         ),
         migrations.AddField(
-            model_name='learningobjective',
-            name='subject',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='objectives', to='journal.subject'),
+            model_name="learningobjective",
+            name="subject",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="objectives", to="journal.subject"
+            ),
         ),
         migrations.AddField(
-            model_name='summativework',
-            name='term',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='summatives', to='registry.term'),
+            model_name="summativework",
+            name="term",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="summatives", to="registry.term"
+            ),
         ),
         migrations.AddField(
-            model_name='mark',
-            name='work',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='marks', to='journal.summativework'),
+            model_name="mark",
+            name="work",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="marks",
+                to="journal.summativework",
+            ),
         ),
         migrations.AddField(
-            model_name='changerequest',
-            name='work',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journal.summativework'),
+            model_name="changerequest",
+            name="work",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="journal.summativework",
+            ),
         ),
         migrations.AddField(
-            model_name='teachingassignment',
-            name='school_class',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='journal.schoolclass'),
+            model_name="teachingassignment",
+            name="school_class",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="assignments", to="journal.schoolclass"
+            ),
         ),
         migrations.AddField(
-            model_name='teachingassignment',
-            name='subject',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='journal.subject'),
+            model_name="teachingassignment",
+            name="subject",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="assignments", to="journal.subject"
+            ),
         ),
         migrations.AddField(
-            model_name='teachingassignment',
-            name='teacher',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='teaching', to='registry.person'),
+            model_name="teachingassignment",
+            name="teacher",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="teaching", to="registry.person"
+            ),
         ),
         migrations.AddField(
-            model_name='summativework',
-            name='assignment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='summatives', to='journal.teachingassignment'),
+            model_name="summativework",
+            name="assignment",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="summatives", to="journal.teachingassignment"
+            ),
         ),
         migrations.AddField(
-            model_name='lesson',
-            name='assignment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lessons', to='journal.teachingassignment'),
+            model_name="lesson",
+            name="assignment",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="lessons", to="journal.teachingassignment"
+            ),
         ),
         migrations.AddField(
-            model_name='termclosure',
-            name='closed_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="termclosure",
+            name="closed_by",
+            field=models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='termclosure',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='closed_terms', to='registry.organization'),
+            model_name="termclosure",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="closed_terms", to="registry.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='termclosure',
-            name='term',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='closures', to='registry.term'),
+            model_name="termclosure",
+            name="term",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="closures", to="registry.term"
+            ),
         ),
         migrations.AddField(
-            model_name='termgrade',
-            name='assignment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='term_grades', to='journal.teachingassignment'),
+            model_name="termgrade",
+            name="assignment",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="term_grades", to="journal.teachingassignment"
+            ),
         ),
         migrations.AddField(
-            model_name='termgrade',
-            name='policy',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journal.gradingpolicy'),
+            model_name="termgrade",
+            name="policy",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="journal.gradingpolicy"
+            ),
         ),
         migrations.AddField(
-            model_name='termgrade',
-            name='student',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='term_grades', to='registry.person'),
+            model_name="termgrade",
+            name="student",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="term_grades", to="registry.person"
+            ),
         ),
         migrations.AddField(
-            model_name='termgrade',
-            name='term',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grades', to='registry.term'),
+            model_name="termgrade",
+            name="term",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="grades", to="registry.term"
+            ),
         ),
         migrations.AddField(
-            model_name='timetableslot',
-            name='assignment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='slots', to='journal.teachingassignment'),
+            model_name="timetableslot",
+            name="assignment",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="slots", to="journal.teachingassignment"
+            ),
         ),
         migrations.AddField(
-            model_name='timetableslot',
-            name='school_class',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='slots', to='journal.schoolclass'),
+            model_name="timetableslot",
+            name="school_class",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="slots", to="journal.schoolclass"
+            ),
         ),
         migrations.AddField(
-            model_name='yeargrade',
-            name='assignment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='year_grades', to='journal.teachingassignment'),
+            model_name="yeargrade",
+            name="assignment",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="year_grades", to="journal.teachingassignment"
+            ),
         ),
         migrations.AddField(
-            model_name='yeargrade',
-            name='student',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='year_grades', to='registry.person'),
+            model_name="yeargrade",
+            name="student",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="year_grades", to="registry.person"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='attendance',
-            constraint=models.UniqueConstraint(fields=('student', 'lesson'), name='attendance_one_per_lesson'),
+            model_name="attendance",
+            constraint=models.UniqueConstraint(fields=("student", "lesson"), name="attendance_one_per_lesson"),
         ),
         migrations.AddConstraint(
-            model_name='schoolclass',
-            constraint=models.UniqueConstraint(fields=('organization', 'year', 'grade', 'letter'), name='class_unique_name'),
+            model_name="schoolclass",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "year", "grade", "letter"), name="class_unique_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='schoolclass',
-            constraint=models.CheckConstraint(condition=models.Q(('grade__gte', 0), ('grade__lte', 12)), name='class_grade_range'),
+            model_name="schoolclass",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grade__gte", 0), ("grade__lte", 12)), name="class_grade_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrollment',
-            constraint=models.UniqueConstraint(fields=('school_class', 'student'), name='enrollment_unique'),
+            model_name="enrollment",
+            constraint=models.UniqueConstraint(fields=("school_class", "student"), name="enrollment_unique"),
         ),
         migrations.AddConstraint(
-            model_name='learningobjective',
-            constraint=models.UniqueConstraint(fields=('subject', 'grade', 'code'), name='objective_unique_code'),
+            model_name="learningobjective",
+            constraint=models.UniqueConstraint(fields=("subject", "grade", "code"), name="objective_unique_code"),
         ),
         migrations.AddConstraint(
-            model_name='mark',
-            constraint=models.UniqueConstraint(condition=models.Q(('lesson__isnull', False)), fields=('student', 'lesson'), name='mark_one_per_lesson'),
+            model_name="mark",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("lesson__isnull", False)), fields=("student", "lesson"), name="mark_one_per_lesson"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mark',
-            constraint=models.UniqueConstraint(condition=models.Q(('work__isnull', False)), fields=('student', 'work'), name='mark_one_per_work'),
+            model_name="mark",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("work__isnull", False)), fields=("student", "work"), name="mark_one_per_work"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mark',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('lesson__isnull', False), ('value__gte', 1), ('value__lte', 10), ('work__isnull', True)), models.Q(('lesson__isnull', True), ('work__isnull', False)), _connector='OR'), name='mark_formative_or_summative'),
+            model_name="mark",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("lesson__isnull", False), ("value__gte", 1), ("value__lte", 10), ("work__isnull", True)),
+                    models.Q(("lesson__isnull", True), ("work__isnull", False)),
+                    _connector="OR",
+                ),
+                name="mark_formative_or_summative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='teachingassignment',
-            constraint=models.UniqueConstraint(fields=('school_class', 'subject'), name='assignment_unique'),
+            model_name="teachingassignment",
+            constraint=models.UniqueConstraint(fields=("school_class", "subject"), name="assignment_unique"),
         ),
         migrations.AddConstraint(
-            model_name='summativework',
-            constraint=models.CheckConstraint(condition=models.Q(('max_points__gte', 1)), name='summative_max_positive'),
+            model_name="summativework",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_points__gte", 1)), name="summative_max_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='lesson',
-            index=models.Index(fields=['assignment', 'term', 'date'], name='lesson_journal_idx'),
+            model_name="lesson",
+            index=models.Index(fields=["assignment", "term", "date"], name="lesson_journal_idx"),
         ),
         migrations.AddConstraint(
-            model_name='lesson',
-            constraint=models.UniqueConstraint(fields=('assignment', 'date', 'period'), name='lesson_unique_time'),
+            model_name="lesson",
+            constraint=models.UniqueConstraint(fields=("assignment", "date", "period"), name="lesson_unique_time"),
         ),
         migrations.AddConstraint(
-            model_name='termclosure',
-            constraint=models.UniqueConstraint(fields=('organization', 'term'), name='closure_unique'),
+            model_name="termclosure",
+            constraint=models.UniqueConstraint(fields=("organization", "term"), name="closure_unique"),
         ),
         migrations.AddConstraint(
-            model_name='termgrade',
-            constraint=models.UniqueConstraint(fields=('student', 'assignment', 'term'), name='term_grade_unique'),
+            model_name="termgrade",
+            constraint=models.UniqueConstraint(fields=("student", "assignment", "term"), name="term_grade_unique"),
         ),
         migrations.AddConstraint(
-            model_name='timetableslot',
-            constraint=models.UniqueConstraint(fields=('school_class', 'weekday', 'period'), name='slot_unique_time'),
+            model_name="timetableslot",
+            constraint=models.UniqueConstraint(fields=("school_class", "weekday", "period"), name="slot_unique_time"),
         ),
         migrations.AddConstraint(
-            model_name='timetableslot',
-            constraint=models.CheckConstraint(condition=models.Q(('weekday__gte', 1), ('weekday__lte', 6)), name='slot_weekday_range'),
+            model_name="timetableslot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("weekday__gte", 1), ("weekday__lte", 6)), name="slot_weekday_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='timetableslot',
-            constraint=models.CheckConstraint(condition=models.Q(('period__gte', 1), ('period__lte', 10)), name='slot_period_range'),
+            model_name="timetableslot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("period__gte", 1), ("period__lte", 10)), name="slot_period_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='yeargrade',
-            constraint=models.UniqueConstraint(fields=('student', 'assignment'), name='year_grade_unique'),
+            model_name="yeargrade",
+            constraint=models.UniqueConstraint(fields=("student", "assignment"), name="year_grade_unique"),
         ),
     ]

@@ -467,7 +467,9 @@ def test_student_enrolled_in_another_school_this_year_is_refused(director, schoo
     Enrollment.objects.create(school_class=other_class, student=taken)
     files = Files()
     classes = csv_text([files.classes[0], ["6", "А", "", ""]])
-    students = csv_text([files.students_rows[0], [taken.iin, "Басқа", "Бала", "", "6", "А"] + [""] * 7])
+    students = csv_text(
+        [files.students_rows[0], [taken.iin, taken.last_name, taken.first_name, "", "6", "А"] + [""] * 7]
+    )
 
     report = import_school(director, school.pk, year.pk, {"classes": classes, "students": students})
 
@@ -558,3 +560,23 @@ def test_sample_files_import(director, school, year, subjects):
     assert report.ok, report.errors
     assert report.created == {"classes": 2, "teachers": 3, "students": 6, "guardians": 4, "assignments": 9}
     assert import_school(director, school.pk, year.pk, files).created == dict.fromkeys(report.created, 0)
+
+
+def test_an_import_cannot_rename_or_redirect_someone_registered_elsewhere(director, school, year):
+    other = make_school("№4 мектеп")
+    stranger = make_person("Бөгде", dt.date(1980, 4, 4))
+    stranger.phone = "+7 701 111 2233"
+    stranger.save()
+    Membership.objects.create(person=stranger, role="guardian", organization=other)
+    files = Files()
+    teachers = csv_text(
+        [files.teachers[0], [stranger.iin, "Жалған", "Есім", "", "evil@example.kz", "+77000000000", "deputy"]]
+    )
+
+    report = import_school(director, school.pk, year.pk, {"teachers": teachers})
+
+    assert lines(report) == [("teachers", 2)]
+    assert "another name" in report.errors[0].message
+    stranger.refresh_from_db()
+    assert (stranger.last_name, stranger.phone) == ("Бөгде", "+7 701 111 2233")
+    assert not Membership.objects.filter(person=stranger, organization=school).exists()

@@ -20,6 +20,7 @@ from birtutas.journal.rules import (
     TermResult,
     check_formative,
     check_points,
+    exact_term_percent,
     format_cell,
     grade_for_percent,
     letter_grade,
@@ -249,12 +250,17 @@ def test_term_result(class_grade, formative, unit, term, expected):
     assert term_result(RULES, class_grade, formative, unit, term) == expected
 
 
-def test_term_result_grade_agrees_with_the_shown_percentage():
-    # Whatever the inputs, the grade is the one a person would derive from the percentage shown.
+def test_term_result_grade_comes_from_the_exact_percentage_rounded_once():
+    # Unit 5/7 and term 4/17: exactly 39.4958...%. Shown as 39.50, but rounded once it is 39: a 2.
+    # Rounding twice (to 39.50, then to 40) would wrongly give a 3.
+    result = term_result(RULES, 7, [], [P(5, 7)], [P(4, 17)])
+    assert result.percent == Decimal("39.50")
+    assert result.grade == 2
     for scored in range(0, 201):
         for class_grade in (1, 5):
+            exact = exact_term_percent(RULES, [7], [P(scored, 200)], [P(scored % 31, 30)])
             result = term_result(RULES, class_grade, [7], [P(scored, 200)], [P(scored % 31, 30)])
-            assert result.grade == grade_for_percent(RULES, result.percent, class_grade)
+            assert result.grade == grade_for_percent(RULES, exact, class_grade)
 
 
 # ---------------------------------------------------------------- year grade

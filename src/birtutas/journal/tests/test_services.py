@@ -143,15 +143,19 @@ def test_a_change_after_closing_needs_the_directors_approval(world):
             a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None, new_value="9", reason="  "
         )
     request = services.request_change(
-        a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None, new_value="9", reason="misread"
+        a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None, new_value="10", reason="misread"
     )
+    again = services.request_change(
+        a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None, new_value="10", reason="misread"
+    )
+    assert again.pk == request.pk  # a second click does not file a second request
     assert Mark.objects.get(lesson=a.lessons_a[0], student=a.student).value == 4
     with pytest.raises(NotFound):
         services.decide_change(world.b.director, request.pk, approve=True)
     services.decide_change(a.director, request.pk, approve=True)
-    assert Mark.objects.get(lesson=a.lessons_a[0], student=a.student).value == 9
+    assert Mark.objects.get(lesson=a.lessons_a[0], student=a.student).value == 10
     event = AuditEvent.objects.filter(subject="mark").last()
-    assert (event.before, event.after, event.actor_id) == (4, 9, a.director.pk)
+    assert (event.before, event.after, event.actor_id) == (4, 10, a.director.pk)
     assert "misread" in event.reason
     assert TermGrade.objects.get(student=a.student, term=world.term).grade == 5
     with pytest.raises(Conflict):
@@ -244,3 +248,68 @@ def test_a_mid_term_timetable_change_adds_only_future_lessons(world):
     assert services.schedule_term(a.director, a.class_a.pk, world.term.pk, today=today) == 0
     with pytest.raises(NotFound):
         services.schedule_term(world.b.director, a.class_a.pk, world.term.pk, today=today)
+
+
+def test_nobody_approves_their_own_change_request(world):
+    a = world.a
+    from birtutas.registry.models import Membership
+
+    Membership.objects.create(person=a.teacher.person, role="deputy", organization=a.organization)
+    services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "3")
+    services.close_term(a.director, a.organization.pk, world.term.pk)
+    request = services.request_change(
+        a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None, new_value="10", reason="x"
+    )
+    with pytest.raises(ServiceError) as refused:
+        services.decide_change(a.teacher, request.pk, approve=True)
+    assert refused.value.status == 403
+    assert Mark.objects.get(lesson=a.lessons_a[0], student=a.student).value == 3
+
+
+def test_an_approved_change_keeps_the_policy_of_the_closed_term(world):
+    a = world.a
+    services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "6")
+    services.close_term(a.director, a.organization.pk, world.term.pk)
+    first_policy = TermGrade.objects.get(student=a.student, term=world.term).policy_id
+    strict = rules.CRITERIA_BASED_2016.to_json() | {"bands": [[0, 2], [70, 3], [80, 4], [90, 5]]}
+    GradingPolicy.objects.create(code="criteria-based", version=2, effective_from=dt.date(2026, 9, 1), rules=strict)
+    request = services.request_change(
+        a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None, new_value="7", reason="x"
+    )
+    services.decide_change(a.director, request.pk, approve=True)
+    grade = TermGrade.objects.get(student=a.student, term=world.term)
+    assert (grade.policy_id, grade.grade) == (first_policy, 4)  # 70 %: a 4 by the old bands, a 3 by the new
+
+
+def test_a_closed_terms_lessons_and_works_are_locked(world):
+    a = world.a
+    services.close_term(a.director, a.organization.pk, world.term.pk)
+    with pytest.raises(Conflict):
+        services.update_lesson(a.teacher, a.lessons_a[0].pk, topic="changed", homework="", homework_due=None)
+    with pytest.raises(Conflict):
+        services.set_points(a.teacher, a.work_a.pk, a.student.pk, 5)
+
+
+def test_a_summative_submitted_twice_is_one_work(world):
+    a = world.a
+    for _ in range(2):
+        services.create_summative(
+            a.teacher,
+            a.assignment_a.pk,
+            world.term.pk,
+            kind="term",
+            title="ТЖБ",
+            max_points=25,
+            date=dt.date(2026, 12, 20),
+        )
+    assert a.assignment_a.summatives.filter(kind="term").count() == 1
+    with pytest.raises(Conflict):
+        services.create_summative(
+            a.teacher,
+            a.assignment_a.pk,
+            world.term.pk,
+            kind="term",
+            title="ТЖБ 2",
+            max_points=25,
+            date=dt.date(2026, 12, 21),
+        )
