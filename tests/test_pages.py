@@ -249,3 +249,32 @@ def test_the_area_overview_hides_schools_under_five_students(world):
     # A district officer sees only the schools of their district.
     officer = signed_in(world.district_officer).get("/area/").content.decode()
     assert "A мектебі" in officer and "B мектебі" not in officer
+
+
+def test_a_former_school_does_not_follow_a_student_to_the_new_one(world):
+    from birtutas.journal.models import Enrollment, SchoolClass
+    from birtutas.registry.models import AcademicYear
+
+    a, b = world.a, world.b
+    # Last year the student was in school A's class 6; this year they are in school B.
+    last_year = AcademicYear.objects.create(
+        name="2025-2026",
+        starts_on=world.year.starts_on.replace(year=2025),
+        ends_on=world.year.ends_on.replace(year=2026),
+    )
+    old_class = SchoolClass.objects.create(
+        organization=a.organization, year=last_year, grade=6, letter="А", language="kk", class_teacher=a.teacher.person
+    )
+    Enrollment.objects.create(school_class=old_class, student=b.student)
+    for user in (a.teacher, a.director):
+        client = signed_in(user)
+        page = client.get(f"/diary/{b.student.pk}/?week=2026-11-16")
+        assert b'class="mark"' not in page.content and b.class_a.name.encode() not in page.content
+        summary = client.get(f"/diary/{b.student.pk}/summary/").content.decode()
+        assert "Алгебра" not in summary
+
+
+def test_a_bad_term_in_the_address_is_not_found(world):
+    client = signed_in(world.a.guardian)
+    assert client.get(f"/diary/{world.a.student.pk}/summary/?term=abc").status_code == 404
+    assert client.get(f"/diary/{world.a.student.pk}/summary/?term=999999").status_code == 404

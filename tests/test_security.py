@@ -60,3 +60,32 @@ def test_log_lines_never_carry_an_iin():
     MaskIINFilter().filter(record)
     assert "050312600511" not in record.getMessage()
     assert "<iin>" in record.getMessage()
+
+
+def test_tracebacks_are_masked_too():
+    try:
+        raise ValueError("no person 050312600511")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    MaskIINFilter().filter(record)
+    assert "050312600511" not in logging.Formatter().format(record)
+
+
+@pytest.mark.django_db
+def test_throttle_counts_lookalike_usernames_as_one_account(settings, client):
+    from birtutas.core import throttle
+
+    settings.LOGIN_THROTTLE = {"per_account": 2, "per_address": 100, "window_seconds": 900}
+    throttle.record_failure("teacher_a", "10.0.0.1")
+    throttle.record_failure("TEACHER_A ", "10.0.0.2")
+    assert throttle.is_locked("ｔeacher_a", "10.0.0.3")
+
+
+def test_the_client_address_comes_from_the_trusted_proxy_only(settings, rf):
+    from birtutas.core.throttle import client_address
+
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.1")
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_address(request) == "10.0.0.1"
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_address(request) == "203.0.113.9"  # a client cannot forge its way past the proxy

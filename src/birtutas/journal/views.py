@@ -106,7 +106,10 @@ def _save_grid(request, grid: queries.JournalGrid):
                 services.set_points(request.user, object_id, student_id, new)
                 changed += 1
         except (ServiceError, rules.RuleError) as error:
-            errors.append(f"{row.student.short_name}: {error.message} («{value}»)")
+            errors.append(
+                _("%(student)s: %(error)s (typed: «%(value)s»)")
+                % {"student": row.student.short_name, "error": error.message, "value": value}
+            )
     if errors:
         for error in errors:
             messages.error(request, error)
