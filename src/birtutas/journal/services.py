@@ -92,6 +92,16 @@ def _enrolled(school_class_id: int, student_id: int) -> None:
         raise NotFound(gettext_lazy("Not found."))
 
 
+def _lock_open_term(organization_id: int, term_id: int) -> None:
+    """Inside a write's transaction: hold the school's row so closing the term waits, then check again.
+
+    `close_term` takes the same lock, so a mark is either in before the grades are computed or
+    refused after: never written into a term whose final grades were computed without it.
+    """
+    list(Organization.objects.select_for_update().filter(pk=organization_id).values_list("pk"))
+    _refuse_if_closed(organization_id, term_id)
+
+
 def _cell_key(student_id: int, lesson_id: int) -> str:
     return f"{student_id}:{lesson_id}"
 
@@ -136,8 +146,17 @@ def update_cell(
 
 @transaction.atomic
 def _apply_cell(
-    user: User, lesson: Lesson, assignment: TeachingAssignment, student_id: int, entry: rules.CellEntry, reason: str
+    user: User,
+    lesson: Lesson,
+    assignment: TeachingAssignment,
+    student_id: int,
+    entry: rules.CellEntry,
+    reason: str,
+    *,
+    approved: bool = False,
 ) -> rules.CellEntry:
+    if not approved:  # an approved change is the one write a closed term takes
+        _lock_open_term(assignment.school_class.organization_id, lesson.term_id)
     audit = {
         "user": user,
         "organization_id": assignment.school_class.organization_id,
@@ -208,7 +227,11 @@ def set_points(user: User, work_id: int, student_id: int, points: int | None, *,
 
 
 @transaction.atomic
-def _apply_points(user, work: SummativeWork, assignment, student_id: int, points: int | None, reason: str) -> None:
+def _apply_points(
+    user, work: SummativeWork, assignment, student_id: int, points: int | None, reason: str, *, approved: bool = False
+) -> None:
+    if not approved:
+        _lock_open_term(assignment.school_class.organization_id, work.term_id)
     audit = {
         "user": user,
         "organization_id": assignment.school_class.organization_id,
@@ -516,7 +539,8 @@ def close_term(user: User, organization_id: int, term_id: int) -> TermClosure:
     if term is None:
         raise NotFound(gettext_lazy("Not found."))
     with transaction.atomic():
-        if TermClosure.objects.select_for_update().filter(organization=organization, term=term).exists():
+        list(Organization.objects.select_for_update().filter(pk=organization.pk).values_list("pk"))
+        if TermClosure.objects.filter(organization=organization, term=term).exists():
             raise Conflict(gettext_lazy("This term is already closed."))
         assignments = TeachingAssignment.objects.filter(
             school_class__organization=organization, school_class__year=term.year
@@ -619,14 +643,14 @@ def decide_change(user: User, request_id: int, *, approve: bool) -> ChangeReques
                     pk=change.lesson_id
                 )
                 entry = rules.parse_cell(change.new_value)
-                _apply_cell(user, lesson, lesson.assignment, change.student_id, entry, reason)
+                _apply_cell(user, lesson, lesson.assignment, change.student_id, entry, reason, approved=True)
                 term, assignment = lesson.term, lesson.assignment
             else:
                 work = SummativeWork.objects.select_related(
                     "term", "assignment__school_class", "assignment__subject"
                 ).get(pk=change.work_id)
                 points = _int(change.new_value) if change.new_value else None
-                _apply_points(user, work, work.assignment, change.student_id, points, reason)
+                _apply_points(user, work, work.assignment, change.student_id, points, reason, approved=True)
                 term, assignment = work.term, work.assignment
             # A closed term keeps the policy its grades were computed with.
             stored = TermGrade.objects.filter(term=term, assignment=assignment).select_related("policy").first()
