@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from birtutas.core.errors import NotFound, ServiceError
+from birtutas.core.parsing import to_int
 from birtutas.governance.queries import history
 from birtutas.registry.models import Person
 from birtutas.registry.permissions import Actor
@@ -23,13 +24,6 @@ PERIOD_NUMBERS = range(1, 9)
 
 def _actor(request) -> Actor:
     return Actor.for_user(request.user)
-
-
-def _int(text) -> int | None:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
 
 
 def _organization(request, organization_id: int):
@@ -141,9 +135,9 @@ def timetable(request, class_id: int):
             services.set_timetable_slot(
                 request.user,
                 school_class.pk,
-                _int(request.POST.get("weekday")) or 0,
-                _int(request.POST.get("period")) or 0,
-                _int(request.POST.get("assignment")),
+                to_int(request.POST.get("weekday")) or 0,
+                to_int(request.POST.get("period")) or 0,
+                to_int(request.POST.get("assignment")),
                 request.POST.get("room", ""),
             )
         except NotFound:
@@ -191,9 +185,9 @@ def teaching_load(request, class_id: int):
             services.set_teaching_assignment(
                 request.user,
                 school_class.pk,
-                _int(request.POST.get("subject")) or 0,
-                _int(request.POST.get("teacher")),
-                _int(request.POST.get("hours")) or 0,
+                to_int(request.POST.get("subject")) or 0,
+                to_int(request.POST.get("teacher")),
+                to_int(request.POST.get("hours")) or 0,
             )
         except NotFound:
             raise Http404 from None

@@ -25,7 +25,7 @@ from birtutas.governance.services import record, record_many
 from birtutas.registry.models import Organization, Person, Term, User
 from birtutas.registry.permissions import Actor, visible
 
-from . import rules
+from . import queries, rules
 from .models import (
     Attendance,
     ChangeRequest,
@@ -67,10 +67,7 @@ def teachable_assignment(user: User, assignment_id: int) -> TeachingAssignment:
 
 
 def directed_organization(user: User, organization_id: int) -> Organization:
-    actor = _user_actor(user)
-    if organization_id not in actor.organization_ids(("director", "deputy")):
-        raise NotFound(gettext_lazy("Not found."))
-    return Organization.objects.get(pk=organization_id)
+    return queries.directed_organization(_user_actor(user), organization_id)
 
 
 def is_term_closed(organization_id: int, term_id: int) -> bool:
@@ -433,15 +430,7 @@ def set_timetable_slot(
 
 
 def _directed_class(user: User, school_class_id: int) -> SchoolClass:
-    actor = _user_actor(user)
-    school_class = (
-        SchoolClass.objects.select_related("organization")
-        .filter(pk=school_class_id, organization_id__in=actor.organization_ids(("director", "deputy")))
-        .first()
-    )
-    if school_class is None:
-        raise NotFound(gettext_lazy("Not found."))
-    return school_class
+    return queries.directed_class(_user_actor(user), school_class_id)
 
 
 # ------------------------------------------------------------------ grades and term closing

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from birtutas.core.errors import NotFound, ServiceError
+from birtutas.core.parsing import to_date, to_int
 from birtutas.registry.permissions import Actor
 
 from . import queries, rules, services
@@ -20,20 +21,6 @@ from . import queries, rules, services
 
 def _actor(request) -> Actor:
     return Actor.for_user(request.user)
-
-
-def _date(text: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
-def _int(text) -> int | None:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
 
 
 # ------------------------------------------------------------------ teacher
@@ -86,7 +73,7 @@ def _save_grid(request, grid: queries.JournalGrid):
     for name, value in request.POST.items():
         kind, _sep, rest = name.partition("-")
         first, _sep, second = rest.partition("-")
-        object_id, student_id = _int(first), _int(second)
+        object_id, student_id = to_int(first), to_int(second)
         row = student_ids.get(student_id)
         if row is None:
             continue
@@ -98,7 +85,7 @@ def _save_grid(request, grid: queries.JournalGrid):
                 changed += 1
             elif kind == "w" and object_id in work_ids:
                 current = row.points.get(object_id)
-                new = _int(value) if value.strip() else None
+                new = to_int(value) if value.strip() else None
                 if value.strip() and new is None:
                     raise ServiceError(_("Points must be a whole number."))
                 if new == current:
@@ -139,7 +126,7 @@ def journal_cell(request, lesson_id: int, student_id: int):
 def journal_points(request, work_id: int, student_id: int):
     value = request.POST.get("value", "").strip()
     try:
-        points = _int(value) if value else None
+        points = to_int(value) if value else None
         if value and points is None:
             raise ServiceError(_("Points must be a whole number."))
         services.set_points(request.user, work_id, student_id, points)
@@ -166,8 +153,8 @@ def lesson_edit(request, lesson_id: int):
                 lesson_id,
                 topic=request.POST.get("topic", ""),
                 homework=request.POST.get("homework", ""),
-                homework_due=_date(request.POST.get("homework_due")),
-                objective_ids=[i for i in map(_int, request.POST.getlist("objectives")) if i],
+                homework_due=to_date(request.POST.get("homework_due")),
+                objective_ids=[i for i in map(to_int, request.POST.getlist("objectives")) if i],
             )
         except NotFound:
             raise Http404 from None
@@ -198,8 +185,8 @@ def summative_create(request, assignment_id: int, term_id: int):
             term_id,
             kind=request.POST.get("kind", ""),
             title=request.POST.get("title", ""),
-            max_points=_int(request.POST.get("max_points")) or 0,
-            date=_date(request.POST.get("date")) or dt.date.min,
+            max_points=to_int(request.POST.get("max_points")) or 0,
+            date=to_date(request.POST.get("date")) or dt.date.min,
         )
     except NotFound:
         raise Http404 from None
@@ -220,9 +207,9 @@ def change_request(request, assignment_id: int, term_id: int):
         services.teachable_assignment(request.user, assignment_id)
         services.request_change(
             request.user,
-            student_id=_int(request.POST.get("student")) or 0,
-            lesson_id=_int(object_id) if kind == "c" else None,
-            work_id=_int(object_id) if kind == "w" else None,
+            student_id=to_int(request.POST.get("student")) or 0,
+            lesson_id=to_int(object_id) if kind == "c" else None,
+            work_id=to_int(object_id) if kind == "w" else None,
             new_value=request.POST.get("value", ""),
             reason=request.POST.get("reason", ""),
         )
@@ -249,7 +236,7 @@ def diary_index(request):
 @login_required
 def diary_week(request, student_id: int):
     actor = _actor(request)
-    week = _date(request.GET.get("week")) or dt.date.today()
+    week = to_date(request.GET.get("week")) or dt.date.today()
     try:
         student, school_class, days = queries.diary_week(actor, student_id, week)
     except NotFound:
