@@ -297,12 +297,38 @@ def update_lesson(
             pk__in=list(objective_ids), subject_id=assignment.subject_id, grade=assignment.school_class.grade
         )
     )
+    before = _lesson_state(lesson)
     lesson.topic = topic.strip()[:300]
     lesson.homework = homework.strip()
     lesson.homework_due = homework_due if lesson.homework else None
     lesson.save(update_fields=["topic", "homework", "homework_due"])
     lesson.objectives.set(objectives)
+    after = _lesson_state(lesson)
+    if after != before:
+        _audit(user, assignment.school_class.organization_id, "set", "lesson", str(lesson.pk), before, after)
     return lesson
+
+
+def _lesson_state(lesson: Lesson) -> dict:
+    return {
+        "topic": lesson.topic,
+        "homework": lesson.homework,
+        "homework_due": lesson.homework_due.isoformat() if lesson.homework_due else None,
+        "objectives": sorted(lesson.objectives.values_list("code", flat=True)),
+    }
+
+
+def _audit(user: User, organization_id: int, action: str, subject: str, key: str, before, after, reason: str = ""):
+    record(
+        actor_id=user.pk,
+        organization_id=organization_id,
+        action=action,
+        subject=subject,
+        subject_key=key,
+        before=before,
+        after=after,
+        reason=reason,
+    )
 
 
 @transaction.atomic
@@ -380,6 +406,7 @@ def set_teaching_assignment(
     existing = TeachingAssignment.objects.filter(school_class=school_class, subject_id=subject_id).first()
     if teacher_id is None or hours_per_week == 0:
         if existing is not None:
+            before = {"teacher": existing.teacher_id, "hours": existing.hours_per_week}
             try:
                 with transaction.atomic():
                     existing.delete()
@@ -387,16 +414,24 @@ def set_teaching_assignment(
                 raise Conflict(
                     gettext_lazy("This subject already has marks in this class, so it cannot be removed.")
                 ) from None
+            _audit(user, school_class.organization_id, "clear", "load", f"{school_class.pk}:{subject_id}", before, None)
         return None
     if not school_class.organization.memberships.filter(person_id=teacher_id, role="teacher").exists():
         raise ServiceError(gettext_lazy("This person is not a teacher of this school."))
+    before = {"teacher": existing.teacher_id, "hours": existing.hours_per_week} if existing else None
+    after = {"teacher": teacher_id, "hours": hours_per_week}
+    if before == after:
+        return existing
     if existing is None:
-        return TeachingAssignment.objects.create(
+        existing = TeachingAssignment.objects.create(
             school_class=school_class, subject_id=subject_id, teacher_id=teacher_id, hours_per_week=hours_per_week
         )
-    existing.teacher_id = teacher_id
-    existing.hours_per_week = hours_per_week
-    existing.save(update_fields=["teacher", "hours_per_week"])
+    else:
+        existing.teacher_id = teacher_id
+        existing.hours_per_week = hours_per_week
+        existing.save(update_fields=["teacher", "hours_per_week"])
+    # Who teaches a subject decides who may write its marks: every change is on record.
+    _audit(user, school_class.organization_id, "set", "load", f"{school_class.pk}:{subject_id}", before, after)
     return existing
 
 
@@ -655,4 +690,14 @@ def decide_change(user: User, request_id: int, *, approve: bool) -> ChangeReques
         change.decided_by = user
         change.decided_at = timezone.now()
         change.save(update_fields=["state", "decided_by", "decided_at"])
+        _audit(
+            user,
+            change.organization_id,
+            "decide",
+            "change_request",
+            str(change.pk),
+            "pending",
+            change.state,
+            change.reason,
+        )
     return change

@@ -313,3 +313,16 @@ def test_a_summative_submitted_twice_is_one_work(world):
             max_points=25,
             date=dt.date(2026, 12, 21),
         )
+
+
+def test_lesson_edits_load_changes_and_decisions_are_on_record(world):
+    a = world.a
+    services.update_lesson(a.teacher, a.lessons_a[1].pk, topic="Дәреже", homework="§4", homework_due=None)
+    lesson_event = AuditEvent.objects.get(subject="lesson")
+    assert lesson_event.before["topic"] == "Көпмүшелер" and lesson_event.after["topic"] == "Дәреже"
+    services.set_teaching_assignment(a.director, a.class_a.pk, world.subject.pk, a.other_teacher.person.pk, 3)
+    services.set_teaching_assignment(a.director, a.class_a.pk, world.subject.pk, a.other_teacher.person.pk, 3)
+    load = AuditEvent.objects.get(subject="load")
+    assert (load.before["teacher"], load.after["teacher"]) == (a.teacher.person.pk, a.other_teacher.person.pk)
+    services.decide_change(a.director, a.change_request.pk, approve=False)
+    assert AuditEvent.objects.get(subject="change_request").after == "rejected"
