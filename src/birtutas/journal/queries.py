@@ -71,10 +71,15 @@ def year_terms(term: Term) -> list[Term]:
     return list(Term.objects.filter(year_id=term.year_id).order_by("number"))
 
 
-def policy_rules(term: Term) -> rules.GradingRules | None:
-    policy = (
+def policy_in_force(term: Term) -> GradingPolicy | None:
+    """The newest version of the grading policy in effect when the term began."""
+    return (
         GradingPolicy.objects.filter(effective_from__lte=term.starts_on).order_by("-effective_from", "-version").first()
     )
+
+
+def policy_rules(term: Term) -> rules.GradingRules | None:
+    policy = policy_in_force(term)
     return policy.as_rules() if policy else None
 
 

@@ -472,8 +472,7 @@ def _directed_class(user: User, school_class_id: int) -> SchoolClass:
 
 
 def policy_for(term: Term) -> GradingPolicy:
-    policy = GradingPolicy.objects.filter(effective_from__lte=term.starts_on).order_by("-effective_from", "-version")
-    found = policy.first()
+    found = queries.policy_in_force(term)
     if found is None:
         raise ServiceError(gettext_lazy("No grading policy applies to this term."))
     return found
