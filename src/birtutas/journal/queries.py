@@ -33,6 +33,7 @@ from .models import (
     TermClosure,
     TermGrade,
     TimetableSlot,
+    YearGrade,
 )
 
 
@@ -299,6 +300,7 @@ class SubjectSummary:
     late: int
     percent: Decimal | None
     grade: int | None
+    year_grade: int | None = None
 
 
 def term_summary(
@@ -315,6 +317,10 @@ def term_summary(
         .order_by("subject__name_kk")
     )
     data = {a.pk: SubjectSummary(a.subject.name, [], [], [], 0, 0, None, None) for a in assignments}
+    for assignment_id, grade in YearGrade.objects.filter(student_id=student_id, assignment__in=assignments).values_list(
+        "assignment_id", "grade"
+    ):
+        data[assignment_id].year_grade = grade
     for assignment_id, value in Mark.objects.filter(
         student_id=student_id, lesson__term=term, lesson__assignment__school_class=school_class
     ).values_list("lesson__assignment_id", "value"):

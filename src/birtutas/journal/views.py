@@ -276,6 +276,7 @@ def diary_summary(request, student_id: int):
             "student": student,
             "school_class": school_class,
             "subjects": subjects,
+            "has_year": any(s.year_grade is not None for s in subjects),
             "closed": closed,
             "term": term,
             "terms": queries.year_terms(term),

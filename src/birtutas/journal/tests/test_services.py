@@ -326,3 +326,19 @@ def test_lesson_edits_load_changes_and_decisions_are_on_record(world):
     assert (load.before["teacher"], load.after["teacher"]) == (a.teacher.person.pk, a.other_teacher.person.pk)
     services.decide_change(a.director, a.change_request.pk, approve=False)
     assert AuditEvent.objects.get(subject="change_request").after == "rejected"
+
+
+def test_closing_the_fourth_term_gives_year_grades_shown_in_the_summary(world):
+    from django.test import Client
+
+    a = world.a
+    services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "9")
+    for term in world.terms:
+        services.close_term(a.director, a.organization.pk, term.pk)
+    from birtutas.journal.models import YearGrade
+
+    assert YearGrade.objects.get(student=a.student, assignment=a.assignment_a).grade == 5
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(a.guardian)
+    page = client.get(f"/diary/{a.student.pk}/summary/?term={world.terms[3].pk}").content.decode()
+    assert "Year grade" in page
