@@ -342,3 +342,20 @@ def test_closing_the_fourth_term_gives_year_grades_shown_in_the_summary(world):
     client.force_login(a.guardian)
     page = client.get(f"/diary/{a.student.pk}/summary/?term={world.terms[3].pk}").content.decode()
     assert "Year grade" in page
+
+
+def test_guardians_with_a_phone_get_an_sms_through_the_configured_gateway(
+    world, settings, django_capture_on_commit_callbacks
+):
+    from birtutas.core.notify import OutboxSmsGateway
+
+    settings.SMS_GATEWAY = "birtutas.core.notify.OutboxSmsGateway"
+    OutboxSmsGateway.outbox.clear()
+    guardian = world.a.guardian.person
+    guardian.phone = "+7 701 000 0000"
+    guardian.save()
+    with django_capture_on_commit_callbacks(execute=True), translation.override("en"):
+        services.set_cell(world.a.teacher, *cell(world), "б")
+    assert len(OutboxSmsGateway.outbox) == 1
+    phone, text = OutboxSmsGateway.outbox[0]
+    assert phone == "+7 701 000 0000" and world.a.student.first_name in text
