@@ -278,3 +278,16 @@ def test_a_bad_term_in_the_address_is_not_found(world):
     client = signed_in(world.a.guardian)
     assert client.get(f"/diary/{world.a.student.pk}/summary/?term=abc").status_code == 404
     assert client.get(f"/diary/{world.a.student.pk}/summary/?term=999999").status_code == 404
+
+
+def test_the_same_cell_typed_in_another_order_or_script_is_no_change(world):
+    a = world.a
+    client = signed_in(a.teacher)
+    lesson = a.lessons_a[2]
+    name = f"c-{lesson.pk}-{a.student.pk}"
+    client.post(grid_url(world), {name: "к8"})
+    events = AuditEvent.objects.count()
+    for same in ("8к", "о8", "L8"):
+        response = client.post(grid_url(world), {name: same}, follow=True)
+        assert "Nothing changed" in response.content.decode()
+    assert AuditEvent.objects.count() == events

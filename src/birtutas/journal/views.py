@@ -64,7 +64,6 @@ def journal_grid(request, assignment_id: int, term_id: int):
 
 def _save_grid(request, grid: queries.JournalGrid):
     """The no-JavaScript path: the whole grid is posted; only cells whose value changed are written."""
-    language = get_language() or "kk"
     errors = []
     changed = 0
     student_ids = {row.student.pk: row for row in grid.rows}
@@ -79,9 +78,10 @@ def _save_grid(request, grid: queries.JournalGrid):
             continue
         try:
             if kind == "c" and object_id in lesson_ids:
-                if value.strip().lower() == rules.format_cell(*row.cells.get(object_id, (None, None)), language):
+                entry = rules.parse_cell(value)
+                if (entry.mark, entry.attendance) == row.cells.get(object_id, (None, None)):
                     continue
-                services.set_cell(request.user, object_id, student_id, value)
+                services.update_cell(request.user, object_id, student_id, mark=entry.mark, attendance=entry.attendance)
                 changed += 1
             elif kind == "w" and object_id in work_ids:
                 current = row.points.get(object_id)
