@@ -1,5 +1,7 @@
 """Errors a service raises for a person to read; views and the API turn them into responses."""
 
+from django.http import Http404
+
 
 class ServiceError(Exception):
     """The request is understood but refused; `message` is translated, `status` is the HTTP code."""
@@ -14,8 +16,11 @@ class ServiceError(Exception):
             self.status = status
 
 
-class NotFound(ServiceError):
-    """The object does not exist or the actor may not see it: both look the same from outside."""
+class NotFound(ServiceError, Http404):
+    """The object does not exist or the actor may not see it: both look the same from outside.
+
+    Being an Http404 too, it becomes a 404 page wherever a view lets it pass.
+    """
 
     status = 404
 

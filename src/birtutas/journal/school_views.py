@@ -26,20 +26,6 @@ def _actor(request) -> Actor:
     return Actor.for_user(request.user)
 
 
-def _organization(request, organization_id: int):
-    try:
-        return queries.directed_organization(_actor(request), organization_id)
-    except NotFound:
-        raise Http404 from None
-
-
-def _class(request, class_id: int):
-    try:
-        return queries.directed_class(_actor(request), class_id)
-    except NotFound:
-        raise Http404 from None
-
-
 @login_required
 def school_index(request):
     organizations = queries.directed_organizations(_actor(request))
@@ -51,7 +37,7 @@ def school_index(request):
 @login_required
 def dashboard(request, organization_id: int):
     actor = _actor(request)
-    organization = _organization(request, organization_id)
+    organization = queries.directed_organization(_actor(request), organization_id)
     term = queries.current_term()
     return render(
         request,
@@ -70,7 +56,7 @@ def dashboard(request, organization_id: int):
 @login_required
 @require_POST
 def close_term(request, organization_id: int, term_id: int):
-    _organization(request, organization_id)
+    queries.directed_organization(_actor(request), organization_id)
     if request.POST.get("confirm") != "yes":
         messages.error(request, _("Tick the box to confirm that the term should be closed."))
         return redirect("school:dashboard", organization_id=organization_id)
@@ -103,7 +89,7 @@ def decide_request(request, request_id: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_csv(request, organization_id: int):
-    organization = _organization(request, organization_id)
+    organization = queries.directed_organization(_actor(request), organization_id)
     term = queries.current_term()
     report = None
     if request.method == "POST":
@@ -129,7 +115,7 @@ def import_csv(request, organization_id: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def timetable(request, class_id: int):
-    school_class = _class(request, class_id)
+    school_class = queries.directed_class(_actor(request), class_id)
     if request.method == "POST":
         try:
             services.set_timetable_slot(
@@ -179,7 +165,7 @@ def schedule_term(request, class_id: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def teaching_load(request, class_id: int):
-    school_class = _class(request, class_id)
+    school_class = queries.directed_class(_actor(request), class_id)
     if request.method == "POST":
         try:
             services.set_teaching_assignment(
@@ -213,11 +199,8 @@ def teaching_load(request, class_id: int):
 
 @login_required
 def class_report(request, class_id: int):
-    school_class = _class(request, class_id)
-    try:
-        term = queries.requested_term(request.GET.get("term"))
-    except NotFound:
-        raise Http404 from None
+    school_class = queries.directed_class(_actor(request), class_id)
+    term = queries.requested_term(request.GET.get("term"))
     if term is None:
         raise Http404
     assignments, rows = queries.class_report(school_class, term)
@@ -239,11 +222,8 @@ def class_report(request, class_id: int):
 @login_required
 def cell_history(request, student_id: int, lesson_id: int):
     actor = _actor(request)
-    try:
-        lesson = queries.visible_lesson(actor, lesson_id)
-        student = queries.visible_student(actor, student_id)
-    except NotFound:
-        raise Http404 from None
+    lesson = queries.visible_lesson(actor, lesson_id)
+    student = queries.visible_student(actor, student_id)
     if lesson.assignment.school_class.organization_id not in actor.organization_ids(("director", "deputy")):
         raise Http404
     events = list(history(actor, "mark", f"{student_id}:{lesson_id}")) + list(

@@ -39,10 +39,7 @@ def journal_index(request):
 @require_http_methods(["GET", "POST"])
 def journal_grid(request, assignment_id: int, term_id: int):
     actor = _actor(request)
-    try:
-        grid = queries.journal_grid(actor, assignment_id, term_id)
-    except NotFound:
-        raise Http404 from None
+    grid = queries.journal_grid(actor, assignment_id, term_id)
     if request.method == "POST":
         return _save_grid(request, grid)
     language = get_language() or "kk"
@@ -141,10 +138,7 @@ def journal_points(request, work_id: int, student_id: int):
 @require_http_methods(["GET", "POST"])
 def lesson_edit(request, lesson_id: int):
     actor = _actor(request)
-    try:
-        lesson = queries.visible_lesson(actor, lesson_id)
-    except NotFound:
-        raise Http404 from None
+    lesson = queries.visible_lesson(actor, lesson_id)
     objectives = queries.lesson_objectives(lesson)
     if request.method == "POST":
         try:
@@ -237,10 +231,7 @@ def diary_index(request):
 def diary_week(request, student_id: int):
     actor = _actor(request)
     week = to_date(request.GET.get("week")) or dt.date.today()
-    try:
-        student, school_class, days = queries.diary_week(actor, student_id, week)
-    except NotFound:
-        raise Http404 from None
+    student, school_class, days = queries.diary_week(actor, student_id, week)
     monday = days[0].date
     return render(
         request,
@@ -259,16 +250,10 @@ def diary_week(request, student_id: int):
 @login_required
 def diary_summary(request, student_id: int):
     actor = _actor(request)
-    try:
-        term = queries.requested_term(request.GET.get("term"))
-    except NotFound:
-        raise Http404 from None
+    term = queries.requested_term(request.GET.get("term"))
     if term is None:
         raise Http404
-    try:
-        student, school_class, subjects, closed = queries.term_summary(actor, student_id, term)
-    except NotFound:
-        raise Http404 from None
+    student, school_class, subjects, closed = queries.term_summary(actor, student_id, term)
     return render(
         request,
         "journal/summary.html",
