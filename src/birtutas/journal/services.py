@@ -187,16 +187,8 @@ def _write(model, field: str, value, subject: str, audit: dict, **lookup) -> boo
     else:
         setattr(row, field, value)
         row.save(update_fields=[field, "updated_at"])
-    record(
-        actor_id=audit["user"].pk,
-        organization_id=audit["organization_id"],
-        action="clear" if value is None else "set",
-        subject=subject,
-        subject_key=audit["key"],
-        before=before,
-        after=value,
-        reason=audit["reason"],
-    )
+    action = "clear" if value is None else "set"
+    _audit(audit["user"], audit["organization_id"], action, subject, audit["key"], before, value, audit["reason"])
     return value is not None
 
 
@@ -570,15 +562,7 @@ def close_term(user: User, organization_id: int, term_id: int) -> TermClosure:
         )
         compute_term_grades(term, assignments, actor_id=user.pk)
         closure = TermClosure.objects.create(organization=organization, term=term, closed_by=user)
-        record(
-            actor_id=user.pk,
-            organization_id=organization.pk,
-            action="close",
-            subject="term",
-            subject_key=f"{organization.pk}:{term.pk}",
-            before=None,
-            after={"term": term.pk},
-        )
+        _audit(user, organization.pk, "close", "term", f"{organization.pk}:{term.pk}", None, {"term": term.pk})
         if term.number == 4:
             compute_year_grades(organization, term)
     return closure
