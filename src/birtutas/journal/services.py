@@ -123,7 +123,6 @@ def update_cell(
         raise NotFound(gettext_lazy("Not found."))
     assignment = teachable_assignment(user, lesson.assignment_id)
     _enrolled(assignment.school_class_id, student_id)
-    _refuse_if_closed(assignment.school_class.organization_id, lesson.term_id)
     if mark is UNCHANGED or attendance is UNCHANGED:
         current_mark = Mark.objects.filter(student_id=student_id, lesson=lesson).values_list("value", flat=True).first()
         current_status = (
@@ -209,7 +208,6 @@ def set_points(user: User, work_id: int, student_id: int, points: int | None, *,
         raise NotFound(gettext_lazy("Not found."))
     assignment = teachable_assignment(user, work.assignment_id)
     _enrolled(assignment.school_class_id, student_id)
-    _refuse_if_closed(assignment.school_class.organization_id, work.term_id)
     if points is not None:
         rules.check_points(points, work.max_points)
     _apply_points(user, work, assignment, student_id, points, reason)
