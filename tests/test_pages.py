@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from birtutas.governance.models import AuditEvent
+from birtutas.kernel.models import AuditEvent
 from birtutas.journal.models import Attendance, Enrollment, Mark
 from birtutas.registry.models import Person
 from birtutas.testing import person

@@ -10,7 +10,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from birtutas.core.logging import MaskIINFilter
+from birtutas.kernel.logging import MaskIINFilter
 
 PRODUCTION_ENV = {
     "BIRTUTAS_ENV": "production",
@@ -73,7 +73,7 @@ def test_tracebacks_are_masked_too():
 
 @pytest.mark.django_db
 def test_throttle_counts_lookalike_usernames_as_one_account(settings, client):
-    from birtutas.core import throttle
+    from birtutas.web import throttle
 
     settings.LOGIN_THROTTLE = {"per_account": 2, "per_address": 100, "window_seconds": 900}
     throttle.record_failure("teacher_a", "10.0.0.1")
@@ -82,7 +82,7 @@ def test_throttle_counts_lookalike_usernames_as_one_account(settings, client):
 
 
 def test_the_client_address_comes_from_the_trusted_proxy_only(settings, rf):
-    from birtutas.core.throttle import client_address
+    from birtutas.web.throttle import client_address
 
     request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.1")
     settings.TRUSTED_PROXY_COUNT = 0

@@ -17,12 +17,12 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Router, Schema
 from ninja.security import HttpBearer, SessionAuth
 
-from birtutas.core import throttle
-from birtutas.core.errors import ServiceError
 from birtutas.journal import queries, rules, services
+from birtutas.kernel.errors import ServiceError
 from birtutas.registry.permissions import Actor
 from birtutas.registry.rules import mask_iin
 from birtutas.registry.services import issue_api_token, revoke_api_token, user_for_token
+from birtutas.web import throttle
 
 
 class BearerToken(HttpBearer):

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from birtutas.core.bulk import insert_rows
-from birtutas.core.progress import Progress
 from birtutas.journal.models import (
     Attendance,
     Enrollment,
@@ -31,6 +29,8 @@ from birtutas.journal.models import (
     TimetableSlot,
 )
 from birtutas.journal.services import compute_term_grades
+from birtutas.kernel.bulk import insert_rows
+from birtutas.kernel.progress import Progress
 from birtutas.registry.models import (
     AcademicYear,
     District,

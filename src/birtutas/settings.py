@@ -42,8 +42,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "ninja",
-    "birtutas.core",
+    "birtutas.kernel",
     "birtutas.registry",
+    "birtutas.web",
     "birtutas.governance",
     "birtutas.journal",
     "birtutas.analytics",
@@ -51,7 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "birtutas.core.middleware.ContentSecurityPolicyMiddleware",
+    "birtutas.web.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -81,7 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "birtutas.core.context_processors.navigation",
+                "birtutas.web.context_processors.navigation",
             ],
         },
     }
@@ -108,7 +109,7 @@ CACHES = {
     )
 }
 
-AUTHENTICATION_BACKENDS = ["birtutas.core.auth.AccountBackend"]
+AUTHENTICATION_BACKENDS = ["birtutas.web.auth.AccountBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -160,7 +161,7 @@ EMAIL_HOST = os.environ.get("BIRTUTAS_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("BIRTUTAS_EMAIL_PORT", "25"))
 EMAIL_TIMEOUT = int(os.environ.get("BIRTUTAS_EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("BIRTUTAS_FROM_EMAIL", "Birtutas <no-reply@birtutas.invalid>")
-# Dotted path to an SMS gateway class (see birtutas.core.notify.SmsGateway); none by default.
+# Dotted path to an SMS gateway class (see birtutas.kernel.notify.SmsGateway); none by default.
 SMS_GATEWAY = os.environ.get("BIRTUTAS_SMS_GATEWAY", "")
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -191,7 +192,7 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_iin": {"()": "birtutas.core.logging.MaskIINFilter"}},
+    "filters": {"mask_iin": {"()": "birtutas.kernel.logging.MaskIINFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["mask_iin"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("BIRTUTAS_LOG_LEVEL", "INFO")},
 }

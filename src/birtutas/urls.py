@@ -6,18 +6,18 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from birtutas.analytics import views as analytics_views
-from birtutas.core import views as core_views
 from birtutas.journal.urls import diary, journal, school
+from birtutas.web import views as web_views
 
 from .api import api
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
-    path("healthz", core_views.healthz, name="healthz"),
-    path("accounts/login/", core_views.SignInView.as_view(), name="login"),
-    path("accounts/logout/", core_views.sign_out, name="logout"),
+    path("", web_views.home, name="home"),
+    path("healthz", web_views.healthz, name="healthz"),
+    path("accounts/login/", web_views.SignInView.as_view(), name="login"),
+    path("accounts/logout/", web_views.sign_out, name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
-    path("inbox/", core_views.inbox, name="inbox"),
+    path("inbox/", web_views.inbox, name="inbox"),
     path("journal/", include(journal)),
     path("diary/", include(diary)),
     path("school/", include(school)),

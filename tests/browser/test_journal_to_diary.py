@@ -62,7 +62,8 @@ def diary_row(page, demo, lesson):
 
 @pytest.mark.parametrize("language", ["kk", "ru"])
 def test_mark_and_absence_reach_the_parent(demo, new_context, language):
-    from birtutas.core.models import Notification
+    from birtutas.kernel.models import Notification
+
     from birtutas.journal.models import Attendance, Mark
 
     words = LANGUAGE[language]

@@ -24,8 +24,10 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from birtutas.core.errors import NotFound, ServiceError
-from birtutas.governance.services import record
+from birtutas.kernel.audit import record
+from birtutas.kernel.context import Acting
+from birtutas.kernel.errors import NotFound, ServiceError
+from birtutas.kernel.events import Event
 from birtutas.registry.models import AcademicYear, Membership, Organization, Person, Role, User
 from birtutas.registry.rules import IINError, parse_iin
 from birtutas.registry.services import grant_role, link_guardian, upsert_person
@@ -124,13 +126,7 @@ def import_school(user: User, organization_id: int, year_id: int, files: dict[st
             return ImportReport(errors=check.sorted_errors(), created=dict.fromkeys(CREATED_KEYS, 0))
         created = _Writer(check).write()
         record(
-            actor_id=user.pk,
-            organization_id=organization.pk,
-            action="import",
-            subject="onboarding",
-            subject_key=str(organization.pk),
-            before=None,
-            after=created,
+            Acting.of(user), Event.IMPORT_APPLY, str(organization.pk), after=created, organization_id=organization.pk
         )
     return ImportReport(errors=[], created=created)
 

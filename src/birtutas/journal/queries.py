@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from birtutas.core.errors import NotFound
+from birtutas.kernel.errors import NotFound
 from birtutas.registry.models import Organization, Person, Term
 from birtutas.registry.permissions import Actor, visible
 

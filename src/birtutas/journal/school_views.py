@@ -9,16 +9,19 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from birtutas.core.errors import NotFound, ServiceError
-from birtutas.core.parsing import to_int
-from birtutas.governance.queries import history
+from birtutas.kernel.errors import NotFound, ServiceError
+from birtutas.kernel.events import Event
+from birtutas.kernel.parsing import to_int
 from birtutas.registry.models import Person
 from birtutas.registry.permissions import Actor
+from birtutas.registry.queries import history
 
 from . import onboarding, queries, services
 from .models import Attendance, Subject
 
 WEEKDAY_NUMBERS = range(1, 7)
+ATTENDANCE_EVENTS = (Event.ATTENDANCE_SET, Event.ATTENDANCE_CLEAR)
+CELL_EVENTS = (Event.MARK_SET, Event.MARK_CLEAR, *ATTENDANCE_EVENTS)
 PERIOD_NUMBERS = range(1, 9)
 
 
@@ -226,18 +229,14 @@ def cell_history(request, student_id: int, lesson_id: int):
     student = queries.visible_student(actor, student_id)
     if lesson.assignment.school_class.organization_id not in actor.organization_ids(("director", "deputy")):
         raise Http404
-    events = list(history(actor, "mark", f"{student_id}:{lesson_id}")) + list(
-        history(actor, "attendance", f"{student_id}:{lesson_id}")
-    )
-    events.sort(key=lambda e: (e.at, e.pk))
+    events = history(actor, f"{student_id}:{lesson_id}", CELL_EVENTS)
     labels = dict(Attendance.Status.choices)
-    what = {"mark": _("mark"), "attendance": _("attendance")}
     rows = [
         {
             "event": e,
-            "what": what[e.subject],
-            "before": labels.get(e.before, e.before) if e.subject == "attendance" else e.before,
-            "after": labels.get(e.after, e.after) if e.subject == "attendance" else e.after,
+            "what": e.event_label,
+            "before": labels.get(e.before, e.before) if e.event in ATTENDANCE_EVENTS else e.before,
+            "after": labels.get(e.after, e.after) if e.event in ATTENDANCE_EVENTS else e.after,
         }
         for e in events
     ]

@@ -18,10 +18,12 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from birtutas.core import notify
-from birtutas.core.bulk import insert_rows
-from birtutas.core.errors import Conflict, NotFound, ServiceError
-from birtutas.governance.services import record, record_many
+from birtutas.kernel import notify
+from birtutas.kernel.audit import record, record_many
+from birtutas.kernel.bulk import insert_rows
+from birtutas.kernel.context import Acting
+from birtutas.kernel.errors import Conflict, NotFound, ServiceError
+from birtutas.kernel.events import Event
 from birtutas.registry.models import Organization, Person, Term, User
 from birtutas.registry.permissions import Actor, visible
 
@@ -186,8 +188,17 @@ def _write(model, field: str, value, subject: str, audit: dict, **lookup) -> boo
     else:
         setattr(row, field, value)
         row.save(update_fields=[field, "updated_at"])
-    action = "clear" if value is None else "set"
-    _audit(audit["user"], audit["organization_id"], action, subject, audit["key"], before, value, audit["reason"])
+    event = Event(f"{subject}.{'clear' if value is None else 'set'}")
+    _audit(
+        audit["user"],
+        audit["organization_id"],
+        event,
+        audit["key"],
+        before,
+        value,
+        audit["reason"],
+        lookup["student_id"],
+    )
     return value is not None
 
 
@@ -225,7 +236,7 @@ def _apply_points(
         "reason": reason,
         "key": f"{student_id}:w{work.pk}",
     }
-    if _write(Mark, "value", points, "summative", audit, student_id=student_id, work=work):
+    if _write(Mark, "value", points, "points", audit, student_id=student_id, work=work):
         _notify_guardians(student_id, work, assignment, [("points", (points, work.max_points))])
 
 
@@ -295,7 +306,7 @@ def update_lesson(
     lesson.objectives.set(objectives)
     after = _lesson_state(lesson)
     if after != before:
-        _audit(user, assignment.school_class.organization_id, "set", "lesson", str(lesson.pk), before, after)
+        _audit(user, assignment.school_class.organization_id, Event.LESSON_UPDATE, str(lesson.pk), before, after)
     return lesson
 
 
@@ -308,15 +319,15 @@ def _lesson_state(lesson: Lesson) -> dict:
     }
 
 
-def _audit(user: User, organization_id: int, action: str, subject: str, key: str, before, after, reason: str = ""):
+def _audit(user: User, organization_id: int, event: Event, key: str, before, after, reason="", person_id=None):
     record(
-        actor_id=user.pk,
-        organization_id=organization_id,
-        action=action,
-        subject=subject,
-        subject_key=key,
+        Acting.of(user),
+        event,
+        key,
         before=before,
         after=after,
+        organization_id=organization_id,
+        person_id=person_id,
         reason=reason,
     )
 
@@ -404,7 +415,9 @@ def set_teaching_assignment(
                 raise Conflict(
                     gettext_lazy("This subject already has marks in this class, so it cannot be removed.")
                 ) from None
-            _audit(user, school_class.organization_id, "clear", "load", f"{school_class.pk}:{subject_id}", before, None)
+            _audit(
+                user, school_class.organization_id, Event.LOAD_CLEAR, f"{school_class.pk}:{subject_id}", before, None
+            )
         return None
     if not school_class.organization.memberships.filter(person_id=teacher_id, role="teacher").exists():
         raise ServiceError(gettext_lazy("This person is not a teacher of this school."))
@@ -421,7 +434,7 @@ def set_teaching_assignment(
         existing.hours_per_week = hours_per_week
         existing.save(update_fields=["teacher", "hours_per_week"])
     # Who teaches a subject decides who may write its marks: every change is on record.
-    _audit(user, school_class.organization_id, "set", "load", f"{school_class.pk}:{subject_id}", before, after)
+    _audit(user, school_class.organization_id, Event.LOAD_SET, f"{school_class.pk}:{subject_id}", before, after)
     return existing
 
 
@@ -488,6 +501,7 @@ def compute_term_grades(
         ).values_list("pk", "student_id", "assignment_id", "percent", "grade", "policy_id")
     }
     now = timezone.now()
+    via = Acting.of(None).via
     new_rows, changed, events = [], [], []
     for (student_id, assignment_id), data in inputs.items():
         result = rules.term_result(grading, data["class_grade"], data["formative"], data["unit"], data["term"])
@@ -506,7 +520,9 @@ def compute_term_grades(
             continue
         after = {"percent": str(result.percent), "grade": result.grade, "policy": policy.pk}
         key = f"{student_id}:{assignment_id}:{term.pk}"
-        events.append((actor_id, data["organization_id"], "compute", "term_grade", key, before, after, ""))
+        events.append(
+            (actor_id, via, data["organization_id"], student_id, Event.TERM_GRADE_COMPUTE, key, before, after, "")
+        )
     with transaction.atomic():
         insert_rows(TermGrade, ("student_id", "assignment_id", "term_id", "percent", "grade", "policy_id"), new_rows)
         TermGrade.objects.bulk_update(changed, ["percent", "grade", "policy", "computed_at"], batch_size=5000)
@@ -560,7 +576,7 @@ def close_term(user: User, organization_id: int, term_id: int) -> TermClosure:
         )
         compute_term_grades(term, assignments, actor_id=user.pk)
         closure = TermClosure.objects.create(organization=organization, term=term, closed_by=user)
-        _audit(user, organization.pk, "close", "term", f"{organization.pk}:{term.pk}", None, {"term": term.pk})
+        _audit(user, organization.pk, Event.TERM_CLOSE, f"{organization.pk}:{term.pk}", None, {"term": term.pk})
         if term.number == 4:
             compute_year_grades(organization, term)
     return closure
@@ -674,8 +690,7 @@ def decide_change(user: User, request_id: int, *, approve: bool) -> ChangeReques
         _audit(
             user,
             change.organization_id,
-            "decide",
-            "change_request",
+            Event.CHANGE_DECIDE,
             str(change.pk),
             "pending",
             change.state,

@@ -12,8 +12,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from birtutas.core.errors import NotFound, ServiceError
-from birtutas.core.parsing import to_date, to_int
+from birtutas.kernel.errors import NotFound, ServiceError
+from birtutas.kernel.parsing import to_date, to_int
 from birtutas.registry.permissions import Actor
 
 from . import queries, rules, services

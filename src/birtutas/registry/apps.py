@@ -6,3 +6,11 @@ class RegistryConfig(AppConfig):
     name = "birtutas.registry"
     label = "registry"
     verbose_name = _("Registry")
+
+    def ready(self):
+        # The audit log is the kernel's, which knows nothing of roles: who may read it is said here.
+        from birtutas.kernel.models import AuditEvent
+
+        from .permissions import AUDIT_READERS
+
+        AuditEvent.permissions = AUDIT_READERS

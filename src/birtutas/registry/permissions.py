@@ -184,3 +184,8 @@ def visible(model_or_qs: type[Model] | QuerySet, actor: Actor) -> QuerySet:
 
 def can_read(actor: Actor, obj: Model) -> bool:
     return visible(type(obj)._default_manager.filter(pk=obj.pk), actor).exists()
+
+
+# The director reads the history of their school; a person reads what happened to them, and a
+# guardian what happened to their child.
+AUDIT_READERS = StaffOfOrganization("organization_id") | IsSelfPerson("person_id") | GuardianOf("person_id")

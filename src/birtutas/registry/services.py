@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from birtutas.core.errors import ServiceError
+from birtutas.kernel.errors import ServiceError
 
 from .models import ApiToken, Guardianship, Membership, Person, User
 from .rules import IINError, check_iin_matches

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
-from birtutas.core.errors import NotFound, ServiceError
-from birtutas.governance.models import AuditEvent
+from birtutas.kernel.models import AuditEvent
 from birtutas.journal.models import Enrollment, SchoolClass, Subject, TeachingAssignment
 from birtutas.journal.onboarding import FILE_COLUMNS, import_school
+from birtutas.kernel.errors import NotFound, ServiceError
 from birtutas.registry.models import (
     AcademicYear,
     District,
@@ -245,9 +245,9 @@ def test_good_import_creates_exactly_the_expected_rows(director, school, year, s
     physics = TeachingAssignment.objects.get(school_class=b, subject=subjects["physics"])
     assert (physics.teacher.iin, physics.hours_per_week) == (files.teacher_b, 2)
 
-    event = AuditEvent.objects.get(subject="onboarding")
-    assert (event.actor_id, event.organization_id, event.action) == (director.pk, school.pk, "import")
-    assert event.subject_key == str(school.pk)
+    event = AuditEvent.objects.get(event="import.apply")
+    assert (event.actor_id, event.organization_id, event.event) == (director.pk, school.pk, "import.apply")
+    assert event.object_key == str(school.pk)
     assert event.after == report.created
 
 
@@ -311,7 +311,7 @@ def test_three_bad_rows_import_nothing_and_are_all_reported(director, school, ye
     assert "line 2" in report.errors[2].message
     assert report.created == {"classes": 0, "teachers": 0, "students": 0, "guardians": 0, "assignments": 0}
     assert counts() == before
-    assert not AuditEvent.objects.filter(subject="onboarding").exists()
+    assert not AuditEvent.objects.filter(event="import.apply").exists()
 
 
 def test_bad_check_digit_names_the_column_and_the_check_digit(director, school, year):

@@ -10,12 +10,12 @@ from django.core import mail
 from django.db import connection
 from django.utils import translation
 
-from birtutas.core.errors import Conflict, NotFound, ServiceError
-from birtutas.core.models import Notification
-from birtutas.governance.models import AuditEvent
+from birtutas.kernel.models import AuditEvent
 from birtutas.journal import queries, rules, services
 from birtutas.journal.models import Attendance, ChangeRequest, GradingPolicy, Mark, TermGrade
+from birtutas.kernel.errors import Conflict, NotFound, ServiceError
 from birtutas.registry.permissions import Actor
+from birtutas.kernel.models import Notification
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -29,7 +29,7 @@ def test_setting_a_mark_records_it_audits_it_and_tells_the_guardian(world, djang
     with django_capture_on_commit_callbacks(execute=True):
         services.set_cell(world.a.teacher, lesson_id, student_id, "8")
     assert Mark.objects.get(lesson_id=lesson_id, student_id=student_id).value == 8
-    event = AuditEvent.objects.get(subject="mark")
+    event = AuditEvent.objects.get(event__startswith="mark.")
     assert (event.before, event.after, event.actor_id) == (None, 8, world.a.teacher.pk)
     note = Notification.objects.get(recipient=world.a.guardian)
     assert "8" in note.text and "Алгебра" in note.text
@@ -44,7 +44,7 @@ def test_second_identical_entry_changes_nothing(world, django_capture_on_commit_
         services.set_cell(world.a.teacher, lesson_id, student_id, "н")
         services.set_cell(world.a.teacher, lesson_id, student_id, "н")
     assert Attendance.objects.filter(lesson_id=lesson_id, student_id=student_id).count() == 1
-    assert AuditEvent.objects.filter(subject="attendance").count() == 1
+    assert AuditEvent.objects.filter(event__startswith="attendance.").count() == 1
     assert Notification.objects.filter(recipient=world.a.guardian).count() == 1
 
 
@@ -54,9 +54,9 @@ def test_changing_and_clearing_a_cell_keeps_the_whole_history(world):
         services.set_cell(world.a.teacher, lesson_id, student_id, text)
     assert not Mark.objects.filter(lesson_id=lesson_id).exists()
     assert not Attendance.objects.filter(lesson_id=lesson_id).exists()
-    marks = list(AuditEvent.objects.filter(subject="mark").values_list("before", "after"))
+    marks = list(AuditEvent.objects.filter(event__startswith="mark.").values_list("before", "after"))
     assert marks == [(None, 6), (6, 7), (7, None)]
-    statuses = list(AuditEvent.objects.filter(subject="attendance").values_list("before", "after"))
+    statuses = list(AuditEvent.objects.filter(event__startswith="attendance.").values_list("before", "after"))
     assert statuses == [(None, "late"), ("late", None)]
 
 
@@ -112,7 +112,7 @@ def test_closing_a_term_freezes_grades_and_locks_marks(world):
     # 50 % formative (mean 9/10) + 50 % unit summatives (15/20), no term summative.
     assert grade.percent == Decimal("82.50") and grade.grade == 4
     event = AuditEvent.objects.get(
-        subject="term_grade", subject_key=f"{a.student.pk}:{a.assignment_a.pk}:{world.term.pk}"
+        event="term_grade.compute", object_key=f"{a.student.pk}:{a.assignment_a.pk}:{world.term.pk}"
     )
     assert event.before is None and event.after["grade"] == 4 and event.actor_id == a.director.pk
     with translation.override("en"), pytest.raises(Conflict, match="change request"):
@@ -154,7 +154,7 @@ def test_a_change_after_closing_needs_the_directors_approval(world):
         services.decide_change(world.b.director, request.pk, approve=True)
     services.decide_change(a.director, request.pk, approve=True)
     assert Mark.objects.get(lesson=a.lessons_a[0], student=a.student).value == 10
-    event = AuditEvent.objects.filter(subject="mark").last()
+    event = AuditEvent.objects.filter(event__startswith="mark.").last()
     assert (event.before, event.after, event.actor_id) == (4, 10, a.director.pk)
     assert "misread" in event.reason
     assert TermGrade.objects.get(student=a.student, term=world.term).grade == 5
@@ -182,7 +182,7 @@ def test_postgresql_itself_refuses_to_rewrite_the_audit_log(world):
 
     services.set_cell(world.a.teacher, *cell(world), "7")
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE governance_auditevent SET reason = 'forged'")
+        cursor.execute("UPDATE kernel_auditevent SET reason = 'forged'")
 
 
 def test_timetable_refuses_a_teacher_in_two_places_at_once(world):
@@ -318,14 +318,14 @@ def test_a_summative_submitted_twice_is_one_work(world):
 def test_lesson_edits_load_changes_and_decisions_are_on_record(world):
     a = world.a
     services.update_lesson(a.teacher, a.lessons_a[1].pk, topic="Дәреже", homework="§4", homework_due=None)
-    lesson_event = AuditEvent.objects.get(subject="lesson")
+    lesson_event = AuditEvent.objects.get(event="lesson.update")
     assert lesson_event.before["topic"] == "Көпмүшелер" and lesson_event.after["topic"] == "Дәреже"
     services.set_teaching_assignment(a.director, a.class_a.pk, world.subject.pk, a.other_teacher.person.pk, 3)
     services.set_teaching_assignment(a.director, a.class_a.pk, world.subject.pk, a.other_teacher.person.pk, 3)
-    load = AuditEvent.objects.get(subject="load")
+    load = AuditEvent.objects.get(event="load.set")
     assert (load.before["teacher"], load.after["teacher"]) == (a.teacher.person.pk, a.other_teacher.person.pk)
     services.decide_change(a.director, a.change_request.pk, approve=False)
-    assert AuditEvent.objects.get(subject="change_request").after == "rejected"
+    assert AuditEvent.objects.get(event="change_request.decide").after == "rejected"
 
 
 def test_closing_the_fourth_term_gives_year_grades_shown_in_the_summary(world):
@@ -347,9 +347,9 @@ def test_closing_the_fourth_term_gives_year_grades_shown_in_the_summary(world):
 def test_guardians_with_a_phone_get_an_sms_through_the_configured_gateway(
     world, settings, django_capture_on_commit_callbacks
 ):
-    from birtutas.core.notify import OutboxSmsGateway
+    from birtutas.kernel.notify import OutboxSmsGateway
 
-    settings.SMS_GATEWAY = "birtutas.core.notify.OutboxSmsGateway"
+    settings.SMS_GATEWAY = "birtutas.kernel.notify.OutboxSmsGateway"
     OutboxSmsGateway.outbox.clear()
     guardian = world.a.guardian.person
     guardian.phone = "+7 701 000 0000"

@@ -11,9 +11,9 @@ from concurrent.futures import ProcessPoolExecutor
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from birtutas.core.progress import Progress
 from birtutas.journal.models import TeachingAssignment, TermClosure
 from birtutas.journal.services import compute_term_grades
+from birtutas.kernel.progress import Progress
 from birtutas.registry.models import Organization, Term
 
 

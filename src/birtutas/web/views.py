@@ -44,7 +44,7 @@ def healthz(request):
 
 
 class SignInView(LoginView):
-    template_name = "core/login.html"
+    template_name = "web/login.html"
     form_class = SignInForm
     redirect_authenticated_user = True
 
@@ -107,7 +107,7 @@ def home(request):
         return redirect("diary:index")
     if roles & {"district_officer", "region_officer", "ministry_analyst"}:
         return redirect("analytics:area")
-    return render(request, "core/home.html")
+    return render(request, "web/home.html")
 
 
 @login_required
@@ -116,4 +116,4 @@ def inbox(request):
     if request.method == "POST":
         request.user.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
         return redirect("inbox")
-    return render(request, "core/inbox.html", {"notes": notes})
+    return render(request, "web/inbox.html", {"notes": notes})

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from celery import shared_task
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import translation
@@ -56,9 +57,7 @@ def send(messages: list[Message]) -> None:
     """Queue delivery after commit, so a rolled-back change never notifies anyone."""
     if not messages:
         return
-    from birtutas.registry.models import User
-
-    users = User.objects.in_bulk([m.user_id for m in messages])
+    users = get_user_model().objects.in_bulk([m.user_id for m in messages])
     payload = []
     for m in messages:
         user = users.get(m.user_id)
@@ -71,12 +70,10 @@ def send(messages: list[Message]) -> None:
 
 @shared_task
 def deliver(payload: list[tuple[int, str, str, str]]) -> None:
-    from birtutas.registry.models import User
-
     Notification.objects.bulk_create(
         Notification(recipient_id=uid, kind=kind, text=text, link=link) for uid, kind, text, link in payload
     )
-    users = User.objects.select_related("person").in_bulk([p[0] for p in payload])
+    users = get_user_model().objects.select_related("person").in_bulk([p[0] for p in payload])
     gateway = sms_gateway()
     for uid, _kind, text, _link in payload:
         user = users[uid]
