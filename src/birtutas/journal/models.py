@@ -8,65 +8,17 @@ from django.utils.translation import gettext_lazy as _
 
 from birtutas.registry.models import AcademicYear, LocalizedNameMixin, Organization, Person, Term
 from birtutas.registry.permissions import (
-    Actor,
     AnyoneSignedIn,
     GuardianOf,
     IsSelfPerson,
-    Permission,
+    OfficerOfArea,
+    Permissions,
     StaffOfOrganization,
 )
+from birtutas.registry.roles import OFFICER_ROLES
 
 from . import rules
-
-
-class TeachesClass(Permission):
-    """The actor teaches a subject in the class, or is its class teacher; `path` leads to a SchoolClass."""
-
-    def __init__(self, path: str):
-        self.path = path
-
-    def q(self, actor: Actor) -> Q:
-        if not actor.person_id:
-            return Q(pk__in=[])
-        taught = TeachingAssignment.objects.filter(teacher_id=actor.person_id).values("school_class_id")
-        prefix = f"{self.path}__" if self.path else ""
-        return Q(**{f"{prefix}id__in": taught}) | Q(**{f"{prefix}class_teacher_id": actor.person_id})
-
-
-class TeachesAssignment(Permission):
-    """The actor teaches this class-subject, or is the class teacher of its class."""
-
-    def __init__(self, path: str):
-        self.path = path
-
-    def q(self, actor: Actor) -> Q:
-        if not actor.person_id:
-            return Q(pk__in=[])
-        prefix = f"{self.path}__" if self.path else ""
-        return Q(**{f"{prefix}teacher_id": actor.person_id}) | Q(
-            **{f"{prefix}school_class__class_teacher_id": actor.person_id}
-        )
-
-
-def class_readers(path: str) -> Permission:
-    """Who may read a class and what hangs off it; `path` leads to a SchoolClass ("" for the class itself)."""
-    prefix = f"{path}__" if path else ""
-    return (
-        StaffOfOrganization(f"{prefix}organization_id")
-        | TeachesClass(path)
-        | IsSelfPerson(f"{prefix}enrollments__student_id")
-        | GuardianOf(f"{prefix}enrollments__student_id")
-    )
-
-
-def student_record_readers(assignment_path: str) -> Permission:
-    """Who may read one student's record (mark, absence, grade) made under a class-subject."""
-    return (
-        StaffOfOrganization(f"{assignment_path}__school_class__organization_id")
-        | TeachesAssignment(assignment_path)
-        | IsSelfPerson("student_id")
-        | GuardianOf("student_id")
-    )
+from .permissions import TeachesAssignment, TeachesClass, TeachesSubject, class_readers, student_record_readers
 
 
 class Subject(LocalizedNameMixin):
@@ -90,7 +42,11 @@ class SchoolClass(models.Model):
         Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="classes_led"
     )
 
-    permissions = class_readers("")
+    permissions = Permissions(
+        class_readers(""),
+        create=StaffOfOrganization("organization_id"),
+        change=StaffOfOrganization("organization_id"),
+    )
 
     class Meta:
         ordering = ["grade", "letter"]
@@ -111,11 +67,13 @@ class Enrollment(models.Model):
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="enrollments")
     student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="enrollments")
 
-    permissions = (
+    permissions = Permissions(
         StaffOfOrganization("school_class__organization_id")
         | TeachesClass("school_class")
         | IsSelfPerson("student_id")
-        | GuardianOf("student_id")
+        | GuardianOf("student_id"),
+        create=StaffOfOrganization("school_class__organization_id"),
+        delete=StaffOfOrganization("school_class__organization_id"),
     )
 
     class Meta:
@@ -155,7 +113,12 @@ class TeachingAssignment(models.Model):
     teacher = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="teaching")
     hours_per_week = models.PositiveSmallIntegerField(_("hours per week"), default=1)
 
-    permissions = StaffOfOrganization("school_class__organization_id") | TeachesAssignment("")
+    permissions = Permissions(
+        StaffOfOrganization("school_class__organization_id") | TeachesAssignment(""),
+        create=StaffOfOrganization("school_class__organization_id"),
+        change=StaffOfOrganization("school_class__organization_id"),
+        delete=StaffOfOrganization("school_class__organization_id"),
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["school_class", "subject"], name="assignment_unique")]
@@ -173,7 +136,12 @@ class TimetableSlot(models.Model):
     period = models.PositiveSmallIntegerField(_("period"))
     room = models.CharField(_("room"), max_length=20, blank=True)
 
-    permissions = class_readers("school_class")
+    permissions = Permissions(
+        class_readers("school_class"),
+        create=StaffOfOrganization("school_class__organization_id"),
+        change=StaffOfOrganization("school_class__organization_id"),
+        delete=StaffOfOrganization("school_class__organization_id"),
+    )
 
     class Meta:
         ordering = ["weekday", "period"]
@@ -194,11 +162,15 @@ class Lesson(models.Model):
     homework = models.TextField(_("homework"), blank=True)
     homework_due = models.DateField(_("homework due"), null=True, blank=True)
 
-    permissions = (
+    permissions = Permissions(
         StaffOfOrganization("assignment__school_class__organization_id")
         | TeachesAssignment("assignment")
         | IsSelfPerson("assignment__school_class__enrollments__student_id")
-        | GuardianOf("assignment__school_class__enrollments__student_id")
+        | GuardianOf("assignment__school_class__enrollments__student_id"),
+        # The timetable makes lessons (the administration); the subject teacher fills them in.
+        create=StaffOfOrganization("assignment__school_class__organization_id"),
+        change=TeachesSubject("assignment"),
+        delete=StaffOfOrganization("assignment__school_class__organization_id"),
     )
 
     class Meta:
@@ -221,7 +193,11 @@ class SummativeWork(models.Model):
     max_points = models.PositiveSmallIntegerField(_("maximum points"))
     date = models.DateField(_("date"))
 
-    permissions = Lesson.permissions
+    permissions = Permissions(
+        Lesson.permissions.read,
+        create=TeachesSubject("assignment"),
+        change=TeachesSubject("assignment"),
+    )
 
     class Meta:
         ordering = ["date", "id"]
@@ -237,7 +213,12 @@ class Mark(models.Model):
     value = models.PositiveSmallIntegerField(_("mark"))
     updated_at = models.DateTimeField(auto_now=True)
 
-    permissions = student_record_readers("lesson__assignment") | student_record_readers("work__assignment")
+    permissions = Permissions(
+        student_record_readers("lesson__assignment") | student_record_readers("work__assignment"),
+        create=TeachesSubject("lesson__assignment") | TeachesSubject("work__assignment"),
+        change=TeachesSubject("lesson__assignment") | TeachesSubject("work__assignment"),
+        delete=TeachesSubject("lesson__assignment") | TeachesSubject("work__assignment"),
+    )
 
     class Meta:
         constraints = [
@@ -269,7 +250,12 @@ class Attendance(models.Model):
     status = models.CharField(_("attendance"), max_length=10, choices=Status.choices)
     updated_at = models.DateTimeField(auto_now=True)
 
-    permissions = student_record_readers("lesson__assignment")
+    permissions = Permissions(
+        student_record_readers("lesson__assignment"),
+        create=TeachesSubject("lesson__assignment"),
+        change=TeachesSubject("lesson__assignment"),
+        delete=TeachesSubject("lesson__assignment"),
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["student", "lesson"], name="attendance_one_per_lesson")]
@@ -331,7 +317,12 @@ class TermClosure(models.Model):
     closed_by = models.ForeignKey("registry.User", null=True, on_delete=models.PROTECT, related_name="+")
     closed_at = models.DateTimeField(auto_now_add=True)
 
-    permissions = StaffOfOrganization("organization_id")
+    # The school closes its own term; only an officer of its district or region reopens it.
+    permissions = Permissions(
+        StaffOfOrganization("organization_id"),
+        create=StaffOfOrganization("organization_id"),
+        delete=OfficerOfArea("organization_id", OFFICER_ROLES),
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "term"], name="closure_unique")]
@@ -357,7 +348,11 @@ class ChangeRequest(models.Model):
     decided_by = models.ForeignKey("registry.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
 
-    permissions = StaffOfOrganization("organization_id") | IsSelfPerson("requested_by__person_id")
+    permissions = Permissions(
+        StaffOfOrganization("organization_id") | IsSelfPerson("requested_by__person_id"),
+        create=TeachesSubject("lesson__assignment") | TeachesSubject("work__assignment"),
+        change=StaffOfOrganization("organization_id"),
+    )
 
     class Meta:
         ordering = ["-requested_at"]

@@ -27,3 +27,9 @@ class NotFound(ServiceError, Http404):
 
 class Conflict(ServiceError):
     status = 409
+
+
+class Forbidden(ServiceError):
+    """The actor may see the object but may not make this change."""
+
+    status = 403

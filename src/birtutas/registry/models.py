@@ -8,6 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .permissions import AnyoneSignedIn, IsSelfPerson, Nobody, StaffOfOrganization
+from .roles import AREA_ROLES, SCHOOL_ADMIN_ROLES, Role  # noqa: F401 - re-exported
 
 
 class LocalizedNameMixin(models.Model):
@@ -131,23 +132,6 @@ class User(AbstractUser):
     permissions = Nobody()
 
 
-class Role(models.TextChoices):
-    STUDENT = "student", _("student")
-    GUARDIAN = "guardian", _("parent or guardian")
-    TEACHER = "teacher", _("teacher")
-    CLASS_TEACHER = "class_teacher", _("class teacher")
-    DIRECTOR = "director", _("director")
-    DEPUTY = "deputy", _("deputy director")
-    DISTRICT_OFFICER = "district_officer", _("district education officer")
-    REGION_OFFICER = "region_officer", _("region education officer")
-    MINISTRY_ANALYST = "ministry_analyst", _("ministry analyst")
-    SYSADMIN = "sysadmin", _("system administrator")
-
-
-SCHOOL_ADMIN_ROLES = (Role.DIRECTOR, Role.DEPUTY)
-AREA_ROLES = (Role.DISTRICT_OFFICER, Role.REGION_OFFICER, Role.MINISTRY_ANALYST)
-
-
 class Membership(models.Model):
     """A person's role, scoped to an organization, a district, a region, or the whole country."""
 
@@ -160,6 +144,8 @@ class Membership(models.Model):
     region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.CASCADE)
     # Entitles an area role to see personal data, not only aggregates (granted explicitly).
     personal_data_access = models.BooleanField(default=False)
+    # A role ends (a teacher leaves, a student moves school) without losing the row or its history.
+    ended_on = models.DateField(null=True, blank=True)
 
     permissions = Nobody()
 
