@@ -66,6 +66,8 @@ class SchoolClass(models.Model):
 class Enrollment(models.Model):
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="enrollments")
     student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="enrollments")
+    # A student who leaves (a transfer, a move) keeps the row and its history; lists show current pupils.
+    left_on = models.DateField(_("left on"), null=True, blank=True)
 
     permissions = Permissions(
         StaffOfOrganization("school_class__organization_id")
@@ -73,7 +75,7 @@ class Enrollment(models.Model):
         | IsSelfPerson("student_id")
         | GuardianOf("student_id"),
         create=StaffOfOrganization("school_class__organization_id"),
-        delete=StaffOfOrganization("school_class__organization_id"),
+        change=StaffOfOrganization("school_class__organization_id"),
     )
 
     class Meta:
@@ -201,7 +203,14 @@ class SummativeWork(models.Model):
 
     class Meta:
         ordering = ["date", "id"]
-        constraints = [models.CheckConstraint(condition=Q(max_points__gte=1), name="summative_max_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(max_points__gte=1), name="summative_max_positive"),
+            # A double click or two concurrent submissions make one work, on every database.
+            models.UniqueConstraint(fields=["assignment", "term", "kind", "title", "date"], name="summative_unique"),
+            models.UniqueConstraint(
+                fields=["assignment", "term"], condition=Q(kind="term"), name="summative_one_term_work"
+            ),
+        ]
 
 
 class Mark(models.Model):
@@ -309,23 +318,41 @@ class YearGrade(models.Model):
         constraints = [models.UniqueConstraint(fields=["student", "assignment"], name="year_grade_unique")]
 
 
+class TermClosureQuerySet(models.QuerySet):
+    def in_force(self):
+        return self.filter(reopened_at__isnull=True)
+
+
 class TermClosure(models.Model):
-    """A term closed for one organization: its marks are locked and its grades final."""
+    """A term closed for one organization: its marks are locked and its grades final.
+
+    Reopening keeps the row (who reopened it, when, why), so a term closed, reopened and closed
+    again has two rows, one of them in force.
+    """
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="closed_terms")
     term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="closures")
     closed_by = models.ForeignKey("registry.User", null=True, on_delete=models.PROTECT, related_name="+")
     closed_at = models.DateTimeField(auto_now_add=True)
+    reopened_by = models.ForeignKey("registry.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    reopen_reason = models.TextField(blank=True)
+
+    objects = TermClosureQuerySet.as_manager()
 
     # The school closes its own term; only an officer of its district or region reopens it.
     permissions = Permissions(
-        StaffOfOrganization("organization_id"),
+        StaffOfOrganization("organization_id") | OfficerOfArea("organization_id", OFFICER_ROLES),
         create=StaffOfOrganization("organization_id"),
-        delete=OfficerOfArea("organization_id", OFFICER_ROLES),
+        change=OfficerOfArea("organization_id", OFFICER_ROLES),
     )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "term"], name="closure_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "term"], condition=Q(reopened_at__isnull=True), name="closure_unique"
+            )
+        ]
 
 
 class ChangeRequest(models.Model):

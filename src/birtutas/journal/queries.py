@@ -128,7 +128,7 @@ def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
     if assignment is None:
         raise _not_found()
     term = get_term(term_id)
-    closed = TermClosure.objects.filter(organization_id=assignment.school_class.organization_id, term=term).exists()
+    closed = TermClosure.objects.in_force().filter(organization_id=assignment.school_class.organization_id, term=term).exists()
     students = list(
         Person.objects.filter(enrollments__school_class_id=assignment.school_class_id).order_by(
             "last_name", "first_name"
@@ -310,7 +310,7 @@ def term_summary(
     school_class = current_class(actor, student_id, term.ends_on)
     if school_class is None:
         return student, None, [], False
-    closed = TermClosure.objects.filter(organization_id=school_class.organization_id, term=term).exists()
+    closed = TermClosure.objects.in_force().filter(organization_id=school_class.organization_id, term=term).exists()
     assignments = list(
         TeachingAssignment.objects.filter(school_class=school_class)
         .select_related("subject")
@@ -410,7 +410,7 @@ def class_report(school_class: SchoolClass, term: Term) -> tuple[list[TeachingAs
     assignments = list(class_assignments(school_class).order_by("subject__name_kk"))
     students = list(Person.objects.filter(enrollments__school_class=school_class).order_by("last_name", "first_name"))
     rows = {s.pk: ReportRow(s, {}, 0, 0, 0, 0) for s in students}
-    closed = TermClosure.objects.filter(organization_id=school_class.organization_id, term=term).exists()
+    closed = TermClosure.objects.in_force().filter(organization_id=school_class.organization_id, term=term).exists()
     grading = policy_rules(term)
     inputs: dict = defaultdict(lambda: {"formative": [], "unit": [], "term": []})
     for student_id, assignment_id, value in Mark.objects.filter(
@@ -466,4 +466,4 @@ def pending_change_requests(actor: Actor, organization: Organization):
 
 
 def closures(organization: Organization) -> dict[int, TermClosure]:
-    return {c.term_id: c for c in TermClosure.objects.filter(organization=organization)}
+    return {c.term_id: c for c in TermClosure.objects.in_force().filter(organization=organization)}

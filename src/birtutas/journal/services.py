@@ -73,7 +73,7 @@ def directed_organization(user: User, organization_id: int) -> Organization:
 
 
 def is_term_closed(organization_id: int, term_id: int) -> bool:
-    return TermClosure.objects.filter(organization_id=organization_id, term_id=term_id).exists()
+    return TermClosure.objects.in_force().filter(organization_id=organization_id, term_id=term_id).exists()
 
 
 def _refuse_if_closed(organization_id: int, term_id: int) -> None:
@@ -569,7 +569,7 @@ def close_term(user: User, organization_id: int, term_id: int) -> TermClosure:
         raise NotFound(gettext_lazy("Not found."))
     with transaction.atomic():
         list(Organization.objects.select_for_update().filter(pk=organization.pk).values_list("pk"))
-        if TermClosure.objects.filter(organization=organization, term=term).exists():
+        if TermClosure.objects.in_force().filter(organization=organization, term=term).exists():
             raise Conflict(gettext_lazy("This term is already closed."))
         assignments = TeachingAssignment.objects.filter(
             school_class__organization=organization, school_class__year=term.year

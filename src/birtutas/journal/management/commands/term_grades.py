@@ -33,7 +33,7 @@ class Command(BaseCommand):
         schools = Organization.objects.filter(classes__year=term.year).distinct().order_by("pk")
         if options["organization"]:
             schools = schools.filter(pk=options["organization"])
-        closed = set(TermClosure.objects.filter(term=term).values_list("organization_id", flat=True))
+        closed = set(TermClosure.objects.in_force().filter(term=term).values_list("organization_id", flat=True))
         ids = [pk for pk in schools.values_list("pk", flat=True) if pk not in closed]
         progress = Progress(len(ids), "schools", enabled=not options["quiet"])
         started, changed = time.monotonic(), 0
