@@ -9,6 +9,14 @@ def _fast_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _school_date(settings):
+    """Tests run on the test world's date, a Friday in term 2, whatever the calendar says."""
+    from birtutas.testing import TODAY
+
+    settings.BIRTUTAS_TODAY = TODAY.isoformat()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache
 

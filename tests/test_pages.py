@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import re
 
@@ -10,8 +11,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from birtutas.kernel.models import AuditEvent
 from birtutas.journal.models import Attendance, Enrollment, Mark
+from birtutas.kernel.models import AuditEvent
 from birtutas.registry.models import Person
 from birtutas.testing import person
 
@@ -194,15 +195,27 @@ def test_the_director_reads_the_history_of_a_cell(world):
     assert a.teacher.person.short_name in page
 
 
-def test_the_director_closes_a_term_only_when_confirmed(world):
+def test_the_director_closes_a_term_after_its_end_with_the_preview_in_front(world):
+    import re
+
+    from birtutas.journal.models import TermClosure
+    from birtutas.testing import on_day
+
     a = world.a
     client = signed_in(a.director)
     url = f"/school/{a.organization.pk}/term/{world.term.pk}/close/"
-    client.post(url, {})
-    from birtutas.journal.models import TermClosure
-
-    assert not TermClosure.objects.exists()
-    client.post(url, {"confirm": "yes"})
+    page = client.get(url).content.decode()
+    digest = re.search(r'name="digest" value="(\w+)"', page).group(1)
+    response = client.post(url, {"confirm": "yes", "digest": digest}, HTTP_ACCEPT_LANGUAGE="en")
+    assert not TermClosure.objects.exists()  # the term has not ended
+    with on_day(world.term.ends_on + dt.timedelta(days=1)):
+        page = client.get(url).content.decode()
+        assert a.student.short_name in page  # listed: no marks yet
+        digest = re.search(r'name="digest" value="(\w+)"', page).group(1)
+        client.post(url, {"digest": digest})
+        assert not TermClosure.objects.exists()  # not confirmed
+        response = client.post(url, {"confirm": "yes", "digest": digest})
+    assert response.status_code == 302
     assert TermClosure.objects.filter(organization=a.organization, term=world.term).exists()
 
 

@@ -6,6 +6,7 @@ reach that object of school B, of the other class, of the other family?".
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from itertools import count
@@ -31,6 +32,7 @@ from birtutas.registry.models import (
     Term,
     User,
 )
+from birtutas.registry.roles import Role
 from birtutas.registry.rules import make_iin
 
 TODAY = dt.date(2026, 11, 20)  # a Friday in term 2
@@ -106,9 +108,9 @@ def build_world() -> World:
         _school(tag, district, year, terms[1], subject) for tag, district in (("a", district_a), ("b", district_b))
     ]
     analyst_person = person("Сейітова", "Дана", dt.date(1990, 4, 2))
-    Membership.objects.create(person=analyst_person, role="ministry_analyst")
+    Membership.objects.create(person=analyst_person, role=Role.MINISTRY_ANALYST)
     officer_person = person("Омаров", "Ерлан", dt.date(1985, 6, 7), "M")
-    Membership.objects.create(person=officer_person, role="district_officer", district=district_a)
+    Membership.objects.create(person=officer_person, role=Role.DISTRICT_OFFICER, district=district_a)
     return World(
         year=year,
         terms=terms,
@@ -135,10 +137,10 @@ def _school(tag: str, district: District, year: AcademicYear, term: Term, subjec
     teacher = account(person(f"Мұғалім{tag}", "Асқар", dt.date(1988, 2, 3), "M"), f"teacher_{tag}")
     other_teacher = account(person(f"Басқа{tag}", "Гүлнар", dt.date(1989, 3, 4)), f"teacher2_{tag}")
     for user, role in (
-        (director, "director"),
-        (teacher, "teacher"),
-        (teacher, "class_teacher"),
-        (other_teacher, "teacher"),
+        (director, Role.DIRECTOR),
+        (teacher, Role.TEACHER),
+        (teacher, Role.CLASS_TEACHER),
+        (other_teacher, Role.TEACHER),
     ):
         Membership.objects.create(person=user.person, role=role, organization=org)
     class_a = SchoolClass.objects.create(
@@ -157,13 +159,13 @@ def _school(tag: str, district: District, year: AcademicYear, term: Term, subjec
     student_b = person(f"Бөтен{tag}", "Дамир", born, "M")
     for p, c in ((student, class_a), (classmate, class_a), (student_b, class_b)):
         Enrollment.objects.create(school_class=c, student=p)
-        Membership.objects.create(person=p, role="student", organization=org)
+        Membership.objects.create(person=p, role=Role.STUDENT, organization=org)
     guardian = account(person(f"Ата-ана{tag}", "Мөлдір", dt.date(1984, 7, 8)), f"parent_{tag}")
     classmate_guardian = account(person(f"Көрші{tag}", "Серік", dt.date(1983, 9, 1), "M"), f"parent2_{tag}")
     Guardianship.objects.create(guardian=guardian.person, student=student)
     Guardianship.objects.create(guardian=classmate_guardian.person, student=classmate)
     for g in (guardian, classmate_guardian):
-        Membership.objects.create(person=g.person, role="guardian", organization=org)
+        Membership.objects.create(person=g.person, role=Role.GUARDIAN, organization=org)
     school = School(
         organization=org,
         director=director,
@@ -201,3 +203,21 @@ def _school(tag: str, district: District, year: AcademicYear, term: Term, subjec
         requested_by=teacher,
     )
     return school
+
+
+@contextlib.contextmanager
+def on_day(day: dt.date):
+    """Run with the school's date pinned to `day`."""
+    from django.test import override_settings
+
+    with override_settings(BIRTUTAS_TODAY=day.isoformat()):
+        yield
+
+
+def close_term(director: User, organization: Organization, term: Term):
+    """Close a term as a director would: the day after it ends, confirming the preview shown."""
+    from birtutas.journal import queries, services
+
+    with on_day(term.ends_on + dt.timedelta(days=1)):
+        digest = services.preview_digest(queries.close_preview(organization, term))
+        return services.close_term(director, organization.pk, term.pk, confirmed_digest=digest)

@@ -14,9 +14,11 @@ from decimal import Decimal
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
+from birtutas.kernel import clock
 from birtutas.kernel.errors import NotFound
 from birtutas.registry.models import Organization, Person, Term
-from birtutas.registry.permissions import Actor, visible
+from birtutas.registry.permissions import Action, Actor, may, visible
+from birtutas.registry.roles import SCHOOL_ADMIN_ROLES, Role
 
 from . import rules
 from .models import (
@@ -42,7 +44,7 @@ def _not_found():
 
 
 def current_term(on: dt.date | None = None) -> Term | None:
-    on = on or dt.date.today()
+    on = on or clock.today()
     term = Term.objects.select_related("year").filter(starts_on__lte=on, ends_on__gte=on).first()
     if term is None:
         term = (
@@ -128,11 +130,16 @@ def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
     if assignment is None:
         raise _not_found()
     term = get_term(term_id)
-    closed = TermClosure.objects.in_force().filter(organization_id=assignment.school_class.organization_id, term=term).exists()
+    closed = (
+        TermClosure.objects.in_force()
+        .filter(organization_id=assignment.school_class.organization_id, term=term)
+        .exists()
+    )
     students = list(
-        Person.objects.filter(enrollments__school_class_id=assignment.school_class_id).order_by(
-            "last_name", "first_name"
-        )
+        Person.objects.filter(
+            Q(enrollments__left_on__isnull=True) | Q(enrollments__left_on__gt=term.starts_on),
+            enrollments__school_class_id=assignment.school_class_id,
+        ).order_by("last_name", "first_name")
     )
     lessons = list(Lesson.objects.filter(assignment=assignment, term=term).order_by("date", "period"))
     works = list(SummativeWork.objects.filter(assignment=assignment, term=term).order_by("date", "id"))
@@ -160,31 +167,15 @@ def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
         works=works,
         rows=list(rows.values()),
         closed=closed,
-        can_edit=assignment.teacher_id == actor.person_id and not closed,
+        can_edit=may(actor, Action.CHANGE, Lesson(assignment=assignment)) and not closed,
     )
 
 
 def _fill_results(assignment, term, closed, rows: dict[int, GridRow], works) -> None:
-    if closed:
-        for g in TermGrade.objects.filter(assignment=assignment, term=term):
-            if g.student_id in rows:
-                rows[g.student_id].percent, rows[g.student_id].grade = g.percent, g.grade
-        return
-    grading = policy_rules(term)
-    if grading is None:
-        return
-    works_by_id = {w.pk: w for w in works}
-    for row in rows.values():
-        formative = [v for v, _s in row.cells.values() if v is not None]
-        unit = [
-            rules.Points(v, works_by_id[w].max_points) for w, v in row.points.items() if works_by_id[w].kind == "unit"
-        ]
-        term_points = [
-            rules.Points(v, works_by_id[w].max_points) for w, v in row.points.items() if works_by_id[w].kind == "term"
-        ]
-        result = rules.term_result(grading, assignment.school_class.grade, formative, unit, term_points)
-        if result:
-            row.percent, row.grade = result.percent, result.grade
+    results = term_results(term, closed, assignment_ids=[assignment.pk])
+    for (student_id, _assignment_id), (percent, grade) in results.items():
+        if student_id in rows:
+            rows[student_id].percent, rows[student_id].grade = percent, grade
 
 
 def visible_lesson(actor: Actor, lesson_id: int) -> Lesson:
@@ -211,7 +202,7 @@ def lesson_objectives(lesson: Lesson):
 def diary_students(actor: Actor) -> list[Person]:
     """The students whose diary the actor may open: themself, or their children."""
     ids = list(actor.ward_ids)
-    if actor.person_id and actor.has_role("student"):
+    if actor.person_id and actor.has_role(Role.STUDENT):
         ids.append(actor.person_id)
     return list(Person.objects.filter(pk__in=ids).order_by("birth_date"))
 
@@ -321,14 +312,11 @@ def term_summary(
         "assignment_id", "grade"
     ):
         data[assignment_id].year_grade = grade
-    for assignment_id, value in Mark.objects.filter(
-        student_id=student_id, lesson__term=term, lesson__assignment__school_class=school_class
-    ).values_list("lesson__assignment_id", "value"):
-        data[assignment_id].formative.append(value)
-    for assignment_id, kind, value, maximum in Mark.objects.filter(
-        student_id=student_id, work__term=term, work__assignment__school_class=school_class
-    ).values_list("work__assignment_id", "work__kind", "value", "work__max_points"):
-        getattr(data[assignment_id], kind).append(rules.Points(value, maximum))
+    inputs = grade_inputs(term, school_class_id=school_class.pk, student_id=student_id)
+    for (_student_id, assignment_id), found in inputs.items():
+        if assignment_id in data:
+            summary = data[assignment_id]
+            summary.formative, summary.unit, summary.term = found.formative, found.unit, found.term
     for assignment_id, status in Attendance.objects.filter(
         student_id=student_id, lesson__term=term, lesson__assignment__school_class=school_class
     ).values_list("lesson__assignment_id", "status"):
@@ -336,17 +324,11 @@ def term_summary(
             data[assignment_id].late += 1
         else:
             data[assignment_id].absences += 1
-    if closed:
-        for g in TermGrade.objects.filter(student_id=student_id, term=term, assignment__in=assignments):
-            data[g.assignment_id].percent, data[g.assignment_id].grade = g.percent, g.grade
-    else:
-        grading = policy_rules(term)
-        for summary in data.values():
-            result = grading and rules.term_result(
-                grading, school_class.grade, summary.formative, summary.unit, summary.term
-            )
-            if result:
-                summary.percent, summary.grade = result.percent, result.grade
+    for (_student_id, assignment_id), (percent, grade) in term_results(
+        term, closed, school_class_id=school_class.pk, student_id=student_id, inputs=inputs
+    ).items():
+        if assignment_id in data:
+            data[assignment_id].percent, data[assignment_id].grade = percent, grade
     return student, school_class, list(data.values()), closed
 
 
@@ -354,11 +336,11 @@ def term_summary(
 
 
 def directed_organizations(actor: Actor) -> list[Organization]:
-    return list(Organization.objects.filter(pk__in=actor.organization_ids(("director", "deputy"))))
+    return list(Organization.objects.filter(pk__in=actor.organization_ids(SCHOOL_ADMIN_ROLES)))
 
 
 def directed_organization(actor: Actor, organization_id: int) -> Organization:
-    if organization_id not in actor.organization_ids(("director", "deputy")):
+    if organization_id not in actor.organization_ids(SCHOOL_ADMIN_ROLES):
         raise _not_found()
     return Organization.objects.get(pk=organization_id)
 
@@ -376,7 +358,7 @@ def organization_classes(actor: Actor, organization: Organization):
 def directed_class(actor: Actor, class_id: int) -> SchoolClass:
     school_class = (
         SchoolClass.objects.select_related("organization", "year")
-        .filter(pk=class_id, organization_id__in=actor.organization_ids(("director", "deputy")))
+        .filter(pk=class_id, organization_id__in=actor.organization_ids(SCHOOL_ADMIN_ROLES))
         .first()
     )
     if school_class is None:
@@ -408,21 +390,18 @@ class ReportRow:
 def class_report(school_class: SchoolClass, term: Term) -> tuple[list[TeachingAssignment], list[ReportRow]]:
     """Per student: term percentage and grade per subject, marks count, absences and lateness."""
     assignments = list(class_assignments(school_class).order_by("subject__name_kk"))
-    students = list(Person.objects.filter(enrollments__school_class=school_class).order_by("last_name", "first_name"))
+    students = list(
+        Person.objects.filter(
+            Q(enrollments__left_on__isnull=True) | Q(enrollments__left_on__gt=term.starts_on),
+            enrollments__school_class=school_class,
+        ).order_by("last_name", "first_name")
+    )
     rows = {s.pk: ReportRow(s, {}, 0, 0, 0, 0) for s in students}
     closed = TermClosure.objects.in_force().filter(organization_id=school_class.organization_id, term=term).exists()
-    grading = policy_rules(term)
-    inputs: dict = defaultdict(lambda: {"formative": [], "unit": [], "term": []})
-    for student_id, assignment_id, value in Mark.objects.filter(
-        lesson__term=term, lesson__assignment__school_class=school_class
-    ).values_list("student_id", "lesson__assignment_id", "value"):
-        inputs[(student_id, assignment_id)]["formative"].append(value)
+    inputs = grade_inputs(term, school_class_id=school_class.pk)
+    for (student_id, _assignment_id), found in inputs.items():
         if student_id in rows:
-            rows[student_id].marks += 1
-    for student_id, assignment_id, kind, value, maximum in Mark.objects.filter(
-        work__term=term, work__assignment__school_class=school_class
-    ).values_list("student_id", "work__assignment_id", "work__kind", "value", "work__max_points"):
-        inputs[(student_id, assignment_id)][kind].append(rules.Points(value, maximum))
+            rows[student_id].marks += len(found.formative)
     for student_id, status, n in (
         Attendance.objects.filter(lesson__term=term, lesson__assignment__school_class=school_class)
         .values_list("student_id", "status")
@@ -436,24 +415,10 @@ def class_report(school_class: SchoolClass, term: Term) -> tuple[list[TeachingAs
             rows[student_id].absences += n
         else:
             rows[student_id].excused += n
-    stored = {}
-    if closed:
-        stored = {
-            (g.student_id, g.assignment_id): (g.percent, g.grade)
-            for g in TermGrade.objects.filter(term=term, assignment__in=assignments)
-        }
+    results = term_results(term, closed, school_class_id=school_class.pk, inputs=inputs)
     for row in rows.values():
         for a in assignments:
-            if closed:
-                row.grades[a.pk] = stored.get((row.student.pk, a.pk), (None, None))
-                continue
-            data = inputs.get((row.student.pk, a.pk))
-            result = (
-                data
-                and grading
-                and rules.term_result(grading, school_class.grade, data["formative"], data["unit"], data["term"])
-            )
-            row.grades[a.pk] = (result.percent, result.grade) if result else (None, None)
+            row.grades[a.pk] = results.get((row.student.pk, a.pk), (None, None))
     return assignments, list(rows.values())
 
 
@@ -467,3 +432,205 @@ def pending_change_requests(actor: Actor, organization: Organization):
 
 def closures(organization: Organization) -> dict[int, TermClosure]:
     return {c.term_id: c for c in TermClosure.objects.in_force().filter(organization=organization)}
+
+
+# ------------------------------------------------------------------ grade inputs, one function for all
+
+
+@dataclass
+class GradeInputs:
+    """What one student's term grade in one class-subject is computed from."""
+
+    class_grade: int
+    organization_id: int
+    formative: list[int] = field(default_factory=list)
+    unit: list[rules.Points] = field(default_factory=list)
+    term: list[rules.Points] = field(default_factory=list)
+
+
+def grade_inputs(
+    term: Term,
+    *,
+    assignment_ids: list[int] | None = None,
+    school_class_id: int | None = None,
+    student_id: int | None = None,
+) -> dict[tuple[int, int], GradeInputs]:
+    """Every (student, class-subject) in scope with its formative marks and summative points.
+
+    The one function that the journal grid, the diary's term summary, the class report and the
+    closing of a term (with the `term_grades` batch) collect grade inputs with, so the four
+    cannot disagree. Three queries whatever the size. A student counts in a class while enrolled
+    in it during the term (one who left before the term began does not).
+    """
+    enrolled = Enrollment.objects.filter(
+        Q(left_on__isnull=True) | Q(left_on__gt=term.starts_on), school_class__year_id=term.year_id
+    )
+    formative = Mark.objects.filter(lesson__term=term)
+    summative = Mark.objects.filter(work__term=term)
+    if assignment_ids is not None:
+        enrolled = enrolled.filter(school_class__assignments__in=assignment_ids)
+        formative = formative.filter(lesson__assignment_id__in=assignment_ids)
+        summative = summative.filter(work__assignment_id__in=assignment_ids)
+    if school_class_id is not None:
+        enrolled = enrolled.filter(school_class_id=school_class_id)
+        formative = formative.filter(lesson__assignment__school_class_id=school_class_id)
+        summative = summative.filter(work__assignment__school_class_id=school_class_id)
+    if student_id is not None:
+        enrolled = enrolled.filter(student_id=student_id)
+        formative = formative.filter(student_id=student_id)
+        summative = summative.filter(student_id=student_id)
+    inputs: dict[tuple[int, int], GradeInputs] = {}
+    rows = enrolled.values_list(
+        "student_id", "school_class__assignments", "school_class__grade", "school_class__organization_id"
+    )
+    wanted = set(assignment_ids) if assignment_ids is not None else None
+    for sid, assignment_id, grade, org_id in rows.iterator(chunk_size=10000):
+        if assignment_id is not None and (wanted is None or assignment_id in wanted):
+            inputs[(sid, assignment_id)] = GradeInputs(grade, org_id)
+    for sid, assignment_id, value in formative.values_list("student_id", "lesson__assignment_id", "value").iterator(
+        chunk_size=20000
+    ):
+        found = inputs.get((sid, assignment_id))
+        if found is not None:
+            found.formative.append(value)
+    for sid, assignment_id, kind, value, maximum in summative.values_list(
+        "student_id", "work__assignment_id", "work__kind", "value", "work__max_points"
+    ).iterator(chunk_size=20000):
+        found = inputs.get((sid, assignment_id))
+        if found is not None:
+            getattr(found, kind).append(rules.Points(value, maximum))
+    return inputs
+
+
+def term_results(
+    term: Term,
+    closed: bool,
+    *,
+    assignment_ids: list[int] | None = None,
+    school_class_id: int | None = None,
+    student_id: int | None = None,
+    inputs: dict | None = None,
+) -> dict[tuple[int, int], tuple[Decimal, int]]:
+    """(percent, grade) per (student, class-subject): the stored final grades of a closed term, else
+    what the marks say now under the policy in force."""
+    if closed:
+        stored = TermGrade.objects.filter(term=term)
+        if assignment_ids is not None:
+            stored = stored.filter(assignment_id__in=assignment_ids)
+        if school_class_id is not None:
+            stored = stored.filter(assignment__school_class_id=school_class_id)
+        if student_id is not None:
+            stored = stored.filter(student_id=student_id)
+        return {(s, a): (p, g) for s, a, p, g in stored.values_list("student_id", "assignment_id", "percent", "grade")}
+    grading = policy_rules(term)
+    if grading is None:
+        return {}
+    if inputs is None:
+        inputs = grade_inputs(
+            term, assignment_ids=assignment_ids, school_class_id=school_class_id, student_id=student_id
+        )
+    results = {}
+    for key, found in inputs.items():
+        result = rules.term_result(grading, found.class_grade, found.formative, found.unit, found.term)
+        if result is not None:
+            results[key] = (result.percent, result.grade)
+    return results
+
+
+# ------------------------------------------------------------------ closing a term
+
+
+def last_school_day(organization_id: int, term: Term) -> dt.date:
+    """The term's last day (holidays at its end come with the school calendar)."""
+    return term.ends_on
+
+
+@dataclass
+class ClosePreview:
+    """What is missing before a term's grades become final, shown to the director before closing."""
+
+    students_without_marks: list[tuple[str, str, str]]  # (class, subject, student)
+    works_without_points: list[tuple[str, str, str, int]]  # (class, subject, work, students missing)
+    lessons_without_topic: list[tuple[str, str, int]]  # (class, subject, lessons)
+
+    def counts(self) -> dict:
+        return {
+            "students_without_marks": len(self.students_without_marks),
+            "works_without_points": sum(n for *_rest, n in self.works_without_points),
+            "lessons_without_topic": sum(n for *_rest, n in self.lessons_without_topic),
+        }
+
+    def as_data(self) -> dict:
+        return {
+            "students_without_marks": self.students_without_marks,
+            "works_without_points": self.works_without_points,
+            "lessons_without_topic": self.lessons_without_topic,
+        }
+
+    @property
+    def complete(self) -> bool:
+        return not (self.students_without_marks or self.works_without_points or self.lessons_without_topic)
+
+
+def close_preview(organization: Organization, term: Term) -> ClosePreview:
+    """Students with no mark in a subject, summative works without everyone's points, lessons held
+    without a topic: a fixed number of queries for the whole school."""
+    assignments = {
+        a.pk: a
+        for a in TeachingAssignment.objects.filter(
+            school_class__organization=organization, school_class__year_id=term.year_id
+        ).select_related("school_class", "subject")
+    }
+    inputs = grade_inputs(term, assignment_ids=list(assignments))
+    names = dict(
+        (p.pk, p.short_name)
+        for p in Person.objects.filter(pk__in={sid for sid, _a in inputs}).only("last_name", "first_name")
+    )
+
+    def label(assignment_id):
+        a = assignments[assignment_id]
+        return a.school_class.name, a.subject.name
+
+    without_marks = sorted(
+        (*label(a), names.get(sid, ""))
+        for (sid, a), found in inputs.items()
+        if not (found.formative or found.unit or found.term)
+    )
+    pupils = defaultdict(set)
+    for sid, a in inputs:
+        pupils[a].add(sid)
+    scored = defaultdict(set)
+    for work_id, sid in Mark.objects.filter(work__term=term, work__assignment_id__in=list(assignments)).values_list(
+        "work_id", "student_id"
+    ):
+        scored[work_id].add(sid)
+    works = []
+    for work in SummativeWork.objects.filter(term=term, assignment_id__in=list(assignments)).order_by("date", "pk"):
+        missing = len(pupils[work.assignment_id] - scored[work.pk])
+        if missing:
+            works.append((*label(work.assignment_id), work.title, missing))
+    lessons = [
+        (*label(a), n)
+        for a, n in Lesson.objects.filter(
+            term=term, assignment_id__in=list(assignments), date__lte=clock.today(), topic=""
+        )
+        .values_list("assignment_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    ]
+    return ClosePreview(without_marks, sorted(works), sorted(lessons))
+
+
+def area_closures(actor: Actor) -> list[TermClosure] | None:
+    """The terms closed in force in an officer's district or region (None for anyone else)."""
+    from birtutas.registry.roles import OFFICER_ROLES
+
+    if actor.area(OFFICER_ROLES) is None:
+        return None
+    return list(
+        visible(TermClosure, actor)
+        .in_force()
+        .filter(organization__in=Organization.objects.filter(actor.area(OFFICER_ROLES)))
+        .select_related("organization", "term__year")
+        .order_by("-closed_at")[:500]
+    )

@@ -1,218 +1,37 @@
-"""Pure journal rules, no database: criteria-based grading maths and what a teacher types in a cell.
+"""Pure journal rules, no database: what a teacher types in a journal cell.
 
-Grading follows the ministry's criteria-based assessment for grades 1–11: a term percentage from
-formative marks (1–10), unit summatives (БЖБ/СОР) and the term summative (ТЖБ/СОЧ), weighted
-25/25/50, or 50/50 when a term has no term summative; the percentage maps to a 2–5 grade by
-bands. Rules change by ministry order, so the numbers are data (`GradingRules`), loaded from a
-versioned policy; a closed term keeps the policy it was computed with.
+The grading maths (criteria-based term percentage, grade bands, year grade, letter scale) belongs
+to the curriculum, whose grading policies it reads; it is re-exported here under the names the
+journal has always used (`rules.term_result`, `rules.GradingRules`, ...).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-HUNDRED = Decimal(100)
-FORMATIVE_MIN, FORMATIVE_MAX = 1, 10
-
-
-class RuleError(ValueError):
-    """Input a rule refuses; `message` is translated for the person who typed it."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
-
-
-@dataclass(frozen=True)
-class GradingRules:
-    formative_weight: Decimal
-    unit_weight: Decimal
-    term_weight: Decimal
-    # Weights used when the term has no term summative (formative, unit).
-    no_term_formative_weight: Decimal
-    no_term_unit_weight: Decimal
-    # (lowest whole percentage, grade), ascending, for grades 2–11 and for grade 1.
-    bands: tuple[tuple[int, int], ...]
-    bands_grade_1: tuple[tuple[int, int], ...]
-
-    @classmethod
-    def from_json(cls, data: dict) -> GradingRules:
-        return cls(
-            formative_weight=Decimal(str(data["formative_weight"])),
-            unit_weight=Decimal(str(data["unit_weight"])),
-            term_weight=Decimal(str(data["term_weight"])),
-            no_term_formative_weight=Decimal(str(data["no_term_formative_weight"])),
-            no_term_unit_weight=Decimal(str(data["no_term_unit_weight"])),
-            bands=tuple((int(lo), int(g)) for lo, g in data["bands"]),
-            bands_grade_1=tuple((int(lo), int(g)) for lo, g in data["bands_grade_1"]),
-        )
-
-    def to_json(self) -> dict:
-        return {
-            "formative_weight": str(self.formative_weight),
-            "unit_weight": str(self.unit_weight),
-            "term_weight": str(self.term_weight),
-            "no_term_formative_weight": str(self.no_term_formative_weight),
-            "no_term_unit_weight": str(self.no_term_unit_weight),
-            "bands": [list(b) for b in self.bands],
-            "bands_grade_1": [list(b) for b in self.bands_grade_1],
-        }
-
-
-# The rules in force since the 2016 order on criteria-based assessment (as amended).
-CRITERIA_BASED_2016 = GradingRules(
-    formative_weight=Decimal(25),
-    unit_weight=Decimal(25),
-    term_weight=Decimal(50),
-    no_term_formative_weight=Decimal(50),
-    no_term_unit_weight=Decimal(50),
-    bands=((0, 2), (40, 3), (65, 4), (85, 5)),
-    bands_grade_1=((0, 2), (21, 3), (51, 4), (81, 5)),
+from birtutas.curriculum.rules import (  # noqa: F401 - re-exported for the journal
+    CRITERIA_BASED_2016,
+    FORMATIVE_MAX,
+    FORMATIVE_MIN,
+    HUNDRED,
+    LETTER_SCALE,
+    GradingRules,
+    Points,
+    RuleError,
+    TermResult,
+    check_formative,
+    check_points,
+    exact_term_percent,
+    grade_for_percent,
+    letter_grade,
+    round_half_up,
+    term_percent,
+    term_result,
+    year_grade,
 )
-
-
-@dataclass(frozen=True)
-class Points:
-    """Points scored on one summative work, out of its maximum."""
-
-    scored: int
-    maximum: int
-
-
-@dataclass(frozen=True)
-class TermResult:
-    percent: Decimal  # 0.00–100.00
-    grade: int  # 2–5
-
-
-def _share(points: Iterable[Points]) -> Decimal | None:
-    points = list(points)
-    total_max = sum(p.maximum for p in points)
-    if total_max == 0:
-        return None
-    return Decimal(sum(p.scored for p in points)) / Decimal(total_max)
-
-
-def round_half_up(value: Decimal, places: str = "1") -> Decimal:
-    return value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
-
-
-def term_percent(
-    rules: GradingRules,
-    formative: Sequence[int],
-    unit: Sequence[Points],
-    term: Sequence[Points],
-) -> Decimal | None:
-    """The term percentage shown to people (two decimals), or None when there is nothing to assess."""
-    raw = exact_term_percent(rules, formative, unit, term)
-    return None if raw is None else round_half_up(raw, "0.01")
-
-
-def exact_term_percent(
-    rules: GradingRules,
-    formative: Sequence[int],
-    unit: Sequence[Points],
-    term: Sequence[Points],
-) -> Decimal | None:
-    """The unrounded term percentage, or None when there is nothing to assess.
-
-    Formative: mean mark / 10. Summatives: points scored / points possible over all works of
-    that kind. A component with no work is left out and the others' weights are rescaled to
-    100 (the ministry's 50/50 rule for a term without a term summative is part of the policy).
-    """
-    formative_share = (Decimal(sum(formative)) / (FORMATIVE_MAX * len(formative))) if formative else None
-    unit_share = _share(unit)
-    term_share = _share(term)
-    if term_share is None:
-        parts = [(rules.no_term_formative_weight, formative_share), (rules.no_term_unit_weight, unit_share)]
-    else:
-        parts = [
-            (rules.formative_weight, formative_share),
-            (rules.unit_weight, unit_share),
-            (rules.term_weight, term_share),
-        ]
-    present = [(w, s) for w, s in parts if s is not None]
-    if not present:
-        return None
-    weight_sum = sum(w for w, _ in present)
-    return sum(w * s for w, s in present) * HUNDRED / weight_sum
-
-
-def grade_for_percent(rules: GradingRules, percent: Decimal, class_grade: int) -> int:
-    """Map a percentage to a grade 2–5; the percentage is first rounded half up to a whole number."""
-    whole = int(round_half_up(percent, "1"))
-    bands = rules.bands_grade_1 if class_grade == 1 else rules.bands
-    grade = bands[0][1]
-    for lowest, band_grade in bands:
-        if whole >= lowest:
-            grade = band_grade
-    return grade
-
-
-def term_result(
-    rules: GradingRules,
-    class_grade: int,
-    formative: Sequence[int],
-    unit: Sequence[Points],
-    term: Sequence[Points],
-) -> TermResult | None:
-    """The shown percentage and the grade; the grade comes from the exact value, rounded once."""
-    exact = exact_term_percent(rules, formative, unit, term)
-    if exact is None:
-        return None
-    return TermResult(percent=round_half_up(exact, "0.01"), grade=grade_for_percent(rules, exact, class_grade))
-
-
-def year_grade(term_grades: Sequence[int]) -> int | None:
-    """The year grade: the mean of the term grades, rounded half up (4, 4, 5, 5 -> 5)."""
-    if not term_grades:
-        return None
-    return int(round_half_up(Decimal(sum(term_grades)) / len(term_grades), "1"))
-
-
-# University letter scale: (lowest percentage, letter, grade point).
-LETTER_SCALE = (
-    (95, "A", Decimal("4.0")),
-    (90, "A-", Decimal("3.67")),
-    (85, "B+", Decimal("3.33")),
-    (80, "B", Decimal("3.0")),
-    (75, "B-", Decimal("2.67")),
-    (70, "C+", Decimal("2.33")),
-    (65, "C", Decimal("2.0")),
-    (60, "C-", Decimal("1.67")),
-    (55, "D+", Decimal("1.33")),
-    (50, "D", Decimal("1.0")),
-    (0, "F", Decimal("0")),
-)
-
-
-def letter_grade(percent: Decimal) -> tuple[str, Decimal]:
-    whole = int(round_half_up(percent, "1"))
-    if not 0 <= whole <= 100:
-        raise RuleError(_("A percentage must be between 0 and 100."))
-    for lowest, letter, points in LETTER_SCALE:
-        if whole >= lowest:
-            return letter, points
-    raise RuleError(_("A percentage must be between 0 and 100."))
-
-
-def check_formative(value: int) -> int:
-    if not FORMATIVE_MIN <= value <= FORMATIVE_MAX:
-        raise RuleError(
-            _("A formative mark must be from %(low)d to %(high)d.") % {"low": FORMATIVE_MIN, "high": FORMATIVE_MAX}
-        )
-    return value
-
-
-def check_points(value: int, maximum: int) -> int:
-    if not 0 <= value <= maximum:
-        raise RuleError(_("Points must be from 0 to %(max)d, the maximum for this work.") % {"max": maximum})
-    return value
-
 
 # ---------------------------------------------------------------- what a teacher types in a cell
 
@@ -289,3 +108,65 @@ def format_cell(mark: int | None, attendance: str | None, language: str) -> str:
     """The inverse of parse_cell, in the letters of the teacher's language."""
     letter = LETTERS.get((language or "kk")[:2], LETTERS["kk"])[attendance] if attendance else ""
     return f"{letter}{mark if mark is not None else ''}"
+
+
+# ---------------------------------------------------------------- what may become final, and when
+
+
+def check_not_future(lesson_date, today) -> None:
+    """Marks and absences record what happened: a lesson after today has none yet."""
+    if lesson_date > today:
+        raise RuleError(
+            _("This lesson is on %(date)s, after today: marks and absences are entered on the day or later.")
+            % {"date": lesson_date.strftime("%d.%m.%Y")}
+        )
+
+
+def check_term_ended(last_day, today) -> None:
+    """A term is closed only after its last school day."""
+    if today <= last_day:
+        raise RuleError(
+            _("The term ends on %(date)s: it can be closed from the next day on.")
+            % {"date": last_day.strftime("%d.%m.%Y")}
+        )
+
+
+@dataclass(frozen=True)
+class LessonPlan:
+    """What a timetable change does to the future lessons: kept ones are not listed."""
+
+    move: tuple[tuple[int, object, int], ...]  # (lesson id, new date, new period)
+    remove: tuple[int, ...]  # lesson ids
+    create: tuple[tuple[int, object, int], ...]  # (assignment id, date, period)
+
+
+def plan_lessons(existing, wanted) -> LessonPlan:
+    """Fit the future lessons to the timetable, moving rather than recreating where it can.
+
+    `existing`: (lesson id, assignment id, date, period) of future lessons that nothing is recorded
+    on (lessons with a mark or an absence are never passed in, so never touched). `wanted`:
+    (assignment id, date, period) the timetable asks for. A lesson already in a wanted place stays;
+    the others of a class-subject move, in date order, to that subject's unfilled places of the
+    same week (so a lesson's topic and homework follow it), and what is left over is removed or
+    created.
+    """
+    wanted_set = set(wanted)
+    stay = {(a, d, p) for _id, a, d, p in existing if (a, d, p) in wanted_set}
+    loose = defaultdict(list)  # (assignment, iso week) -> lessons not in a wanted place
+    for lesson_id, a, d, p in sorted(existing, key=lambda e: (e[2], e[3], e[0])):
+        if (a, d, p) not in wanted_set:
+            loose[(a, d.isocalendar()[:2])].append(lesson_id)
+    open_places = defaultdict(list)
+    for a, d, p in sorted(wanted_set - stay, key=lambda w: (w[1], w[2], w[0])):
+        open_places[(a, d.isocalendar()[:2])].append((d, p))
+    move, create = [], []
+    for key, places in open_places.items():
+        lessons = loose.pop(key, [])
+        for lesson_id, (d, p) in zip(lessons, places, strict=False):
+            move.append((lesson_id, d, p))
+        for d, p in places[len(lessons) :]:
+            create.append((key[0], d, p))
+        if len(lessons) > len(places):
+            loose[key] = lessons[len(places) :]
+    remove = sorted(lesson_id for lessons in loose.values() for lesson_id in lessons)
+    return LessonPlan(move=tuple(move), remove=tuple(remove), create=tuple(sorted(create, key=lambda c: (c[1], c[2]))))

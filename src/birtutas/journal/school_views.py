@@ -16,7 +16,7 @@ from birtutas.registry.models import Person
 from birtutas.registry.permissions import Actor
 from birtutas.registry.queries import history
 
-from . import onboarding, queries, services
+from . import onboarding, queries, rules, services
 from .models import Attendance, Subject
 
 WEEKDAY_NUMBERS = range(1, 7)
@@ -57,21 +57,63 @@ def dashboard(request, organization_id: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def close_term(request, organization_id: int, term_id: int):
-    queries.directed_organization(_actor(request), organization_id)
-    if request.POST.get("confirm") != "yes":
-        messages.error(request, _("Tick the box to confirm that the term should be closed."))
-        return redirect("school:dashboard", organization_id=organization_id)
+    """The preview of what is missing, then the closing, confirmed with that very preview in front."""
+    organization = queries.directed_organization(_actor(request), organization_id)
+    term = queries.get_term(term_id)
+    if request.method == "POST":
+        if request.POST.get("confirm") != "yes":
+            messages.error(request, _("Tick the box to confirm that the term should be closed."))
+        else:
+            try:
+                services.close_term(
+                    request.user, organization.pk, term.pk, confirmed_digest=request.POST.get("digest", "")
+                )
+            except (ServiceError, rules.RuleError) as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, _("The term is closed and its grades are final."))
+                return redirect("school:dashboard", organization_id=organization.pk)
+    preview = queries.close_preview(organization, term)
+    return render(
+        request,
+        "journal/school/close.html",
+        {
+            "organization": organization,
+            "term": term,
+            "preview": preview,
+            "digest": services.preview_digest(preview),
+            "last_day": queries.last_school_day(organization.pk, term),
+            "closed": services.is_term_closed(organization.pk, term.pk),
+        },
+    )
+
+
+@login_required
+def area_closures(request):
+    """An officer's list of closed terms in their district or region, each with a way to reopen it."""
+    actor = _actor(request)
+    closures = queries.area_closures(actor)
+    if closures is None:
+        raise Http404
+    return render(request, "journal/school/closures.html", {"closures": closures})
+
+
+@login_required
+@require_POST
+def reopen_term(request, organization_id: int, term_id: int):
     try:
-        services.close_term(request.user, organization_id, term_id)
-    except NotFound:
-        raise Http404 from None
+        services.reopen_term(request.user, organization_id, term_id, reason=request.POST.get("reason", ""))
     except ServiceError as error:
+        if isinstance(error, NotFound):
+            raise
         messages.error(request, error.message)
     else:
-        messages.success(request, _("The term is closed and its grades are final."))
-    return redirect("school:dashboard", organization_id=organization_id)
+        messages.success(
+            request, _("The term is reopened: its marks can be corrected, then the school closes it again.")
+        )
+    return redirect("school:area_closures")
 
 
 @login_required

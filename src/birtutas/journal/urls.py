@@ -1,16 +1,21 @@
 from django.urls import path
 
+from birtutas.kernel.parsing import register_id_converter
+
 from . import school_views, views
+
+# <id:…> takes only ids that fit the database: a longer number is a 404, never an overflow.
+register_id_converter()
 
 journal = (
     [
         path("", views.journal_index, name="index"),
-        path("<int:assignment_id>/term/<int:term_id>/", views.journal_grid, name="grid"),
-        path("<int:assignment_id>/term/<int:term_id>/summative/", views.summative_create, name="summative"),
-        path("<int:assignment_id>/term/<int:term_id>/change-request/", views.change_request, name="change_request"),
-        path("lesson/<int:lesson_id>/", views.lesson_edit, name="lesson"),
-        path("lesson/<int:lesson_id>/student/<int:student_id>/", views.journal_cell, name="cell"),
-        path("work/<int:work_id>/student/<int:student_id>/", views.journal_points, name="points"),
+        path("<id:assignment_id>/term/<id:term_id>/", views.journal_grid, name="grid"),
+        path("<id:assignment_id>/term/<id:term_id>/summative/", views.summative_create, name="summative"),
+        path("<id:assignment_id>/term/<id:term_id>/change-request/", views.change_request, name="change_request"),
+        path("lesson/<id:lesson_id>/", views.lesson_edit, name="lesson"),
+        path("lesson/<id:lesson_id>/student/<id:student_id>/", views.journal_cell, name="cell"),
+        path("work/<id:work_id>/student/<id:student_id>/", views.journal_points, name="points"),
     ],
     "journal",
 )
@@ -18,8 +23,8 @@ journal = (
 diary = (
     [
         path("", views.diary_index, name="index"),
-        path("<int:student_id>/", views.diary_week, name="week"),
-        path("<int:student_id>/summary/", views.diary_summary, name="summary"),
+        path("<id:student_id>/", views.diary_week, name="week"),
+        path("<id:student_id>/summary/", views.diary_summary, name="summary"),
     ],
     "diary",
 )
@@ -27,15 +32,17 @@ diary = (
 school = (
     [
         path("", school_views.school_index, name="index"),
-        path("<int:organization_id>/", school_views.dashboard, name="dashboard"),
-        path("<int:organization_id>/import/", school_views.import_csv, name="import"),
-        path("<int:organization_id>/term/<int:term_id>/close/", school_views.close_term, name="close_term"),
-        path("request/<int:request_id>/decide/", school_views.decide_request, name="decide"),
-        path("class/<int:class_id>/timetable/", school_views.timetable, name="timetable"),
-        path("class/<int:class_id>/schedule/", school_views.schedule_term, name="schedule"),
-        path("class/<int:class_id>/load/", school_views.teaching_load, name="load"),
-        path("class/<int:class_id>/report/", school_views.class_report, name="report"),
-        path("history/<int:student_id>/<int:lesson_id>/", school_views.cell_history, name="history"),
+        path("<id:organization_id>/", school_views.dashboard, name="dashboard"),
+        path("<id:organization_id>/import/", school_views.import_csv, name="import"),
+        path("<id:organization_id>/term/<id:term_id>/close/", school_views.close_term, name="close_term"),
+        path("<id:organization_id>/term/<id:term_id>/reopen/", school_views.reopen_term, name="reopen_term"),
+        path("closures/", school_views.area_closures, name="area_closures"),
+        path("request/<id:request_id>/decide/", school_views.decide_request, name="decide"),
+        path("class/<id:class_id>/timetable/", school_views.timetable, name="timetable"),
+        path("class/<id:class_id>/schedule/", school_views.schedule_term, name="schedule"),
+        path("class/<id:class_id>/load/", school_views.teaching_load, name="load"),
+        path("class/<id:class_id>/report/", school_views.class_report, name="report"),
+        path("history/<id:student_id>/<id:lesson_id>/", school_views.cell_history, name="history"),
     ],
     "school",
 )

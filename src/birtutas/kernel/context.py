@@ -107,3 +107,23 @@ def guard_writes(tables: set[str]):
         return execute(sql, params, many, context)
 
     return wrapper
+
+
+# The apps whose every table holds records the audit must account for.
+GUARDED_APPS = ("registry", "curriculum", "journal")
+# Django's own permission tables, unused by the platform.
+UNGUARDED_TABLES = frozenset({"registry_user_groups", "registry_user_user_permissions"})
+
+
+def guarded_tables() -> set[str]:
+    from django.apps import apps
+
+    tables = set()
+    for label in GUARDED_APPS:
+        try:
+            config = apps.get_app_config(label)
+        except LookupError:
+            continue
+        for model in config.get_models(include_auto_created=True):
+            tables.add(model._meta.db_table)
+    return tables - UNGUARDED_TABLES

@@ -6,48 +6,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('journal', '0003_grading_policy'),
-        ('registry', '0003_membership_ended_on'),
+        ("journal", "0003_grading_policy"),
+        ("registry", "0003_membership_ended_on"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='termclosure',
-            name='closure_unique',
+            model_name="termclosure",
+            name="closure_unique",
         ),
         migrations.AddField(
-            model_name='enrollment',
-            name='left_on',
-            field=models.DateField(blank=True, null=True, verbose_name='left on'),
+            model_name="enrollment",
+            name="left_on",
+            field=models.DateField(blank=True, null=True, verbose_name="left on"),
         ),
         migrations.AddField(
-            model_name='termclosure',
-            name='reopen_reason',
+            model_name="termclosure",
+            name="reopen_reason",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='termclosure',
-            name='reopened_at',
+            model_name="termclosure",
+            name="reopened_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='termclosure',
-            name='reopened_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="termclosure",
+            name="reopened_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='summativework',
-            constraint=models.UniqueConstraint(fields=('assignment', 'term', 'kind', 'title', 'date'), name='summative_unique'),
+            model_name="summativework",
+            constraint=models.UniqueConstraint(
+                fields=("assignment", "term", "kind", "title", "date"), name="summative_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='summativework',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'term')), fields=('assignment', 'term'), name='summative_one_term_work'),
+            model_name="summativework",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "term")), fields=("assignment", "term"), name="summative_one_term_work"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='termclosure',
-            constraint=models.UniqueConstraint(condition=models.Q(('reopened_at__isnull', True)), fields=('organization', 'term'), name='closure_unique'),
+            model_name="termclosure",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("reopened_at__isnull", True)),
+                fields=("organization", "term"),
+                name="closure_unique",
+            ),
         ),
     ]

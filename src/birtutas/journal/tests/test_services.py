@@ -10,12 +10,12 @@ from django.core import mail
 from django.db import connection
 from django.utils import translation
 
-from birtutas.kernel.models import AuditEvent
 from birtutas.journal import queries, rules, services
-from birtutas.journal.models import Attendance, ChangeRequest, GradingPolicy, Mark, TermGrade
-from birtutas.kernel.errors import Conflict, NotFound, ServiceError
+from birtutas.journal.models import Attendance, ChangeRequest, GradingPolicy, Mark, TermClosure, TermGrade, YearGrade
+from birtutas.kernel.errors import Conflict, Forbidden, NotFound, ServiceError
+from birtutas.kernel.models import AuditEvent, Notification
 from birtutas.registry.permissions import Actor
-from birtutas.kernel.models import Notification
+from birtutas.testing import TODAY, close_term, on_day
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -107,7 +107,7 @@ def test_closing_a_term_freezes_grades_and_locks_marks(world):
     for i, value in enumerate((8, 9, 10)):
         services.set_cell(a.teacher, a.lessons_a[i].pk, a.student.pk, str(value))
     services.set_points(a.teacher, a.work_a.pk, a.student.pk, 15)
-    services.close_term(a.director, a.organization.pk, world.term.pk)
+    close_term(a.director, a.organization, world.term)
     grade = TermGrade.objects.get(student=a.student, assignment=a.assignment_a, term=world.term)
     # 50 % formative (mean 9/10) + 50 % unit summatives (15/20), no term summative.
     assert grade.percent == Decimal("82.50") and grade.grade == 4
@@ -119,13 +119,13 @@ def test_closing_a_term_freezes_grades_and_locks_marks(world):
         services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "2")
     assert Mark.objects.get(lesson=a.lessons_a[0], student=a.student).value == 8
     with pytest.raises(Conflict):
-        services.close_term(a.director, a.organization.pk, world.term.pk)
+        close_term(a.director, a.organization, world.term)
 
 
 def test_a_new_policy_does_not_touch_a_closed_term(world):
     a = world.a
     services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "6")
-    services.close_term(a.director, a.organization.pk, world.term.pk)
+    close_term(a.director, a.organization, world.term)
     old = TermGrade.objects.get(student=a.student, term=world.term)
     strict = rules.CRITERIA_BASED_2016.to_json() | {"bands": [[0, 2], [70, 3], [80, 4], [90, 5]]}
     GradingPolicy.objects.create(code="criteria-based", version=2, effective_from=dt.date(2026, 9, 1), rules=strict)
@@ -137,7 +137,7 @@ def test_a_new_policy_does_not_touch_a_closed_term(world):
 def test_a_change_after_closing_needs_the_directors_approval(world):
     a = world.a
     services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "4")
-    services.close_term(a.director, a.organization.pk, world.term.pk)
+    close_term(a.director, a.organization, world.term)
     with pytest.raises(ServiceError):
         services.request_change(
             a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None, new_value="9", reason="  "
@@ -232,22 +232,134 @@ def test_term_grades_command_computes_open_terms_and_is_repeatable(world, capsys
     assert "0 grades changed" in capsys.readouterr().out
 
 
-def test_a_mid_term_timetable_change_adds_only_future_lessons(world):
+def _future(assignment, after, term):
+    return sorted(assignment.lessons.filter(date__gt=after, term=term).values_list("date", "period"))
+
+
+def test_a_timetable_change_fits_only_future_lessons_and_keeps_recorded_ones(world):
     a = world.a
-    services.set_timetable_slot(a.director, a.class_a.pk, 2, 5, a.assignment_a.pk)  # Tuesdays, period 5
-    today = dt.date(2026, 12, 1)
-    created = services.schedule_term(a.director, a.class_a.pk, world.term.pk, today=today)
-    tuesdays = [
-        d for d in (dt.date(2026, 12, 1) + dt.timedelta(days=7 * i) for i in range(4)) if d <= world.term.ends_on
-    ]
-    mondays = [
-        d for d in (dt.date(2026, 12, 7) + dt.timedelta(days=7 * i) for i in range(3)) if d <= world.term.ends_on
-    ]
-    assert created == len(tuesdays) + len(mondays)
-    assert not a.assignment_a.lessons.filter(date__lt=today).exclude(pk__in=[x.pk for x in a.lessons_a]).exists()
-    assert services.schedule_term(a.director, a.class_a.pk, world.term.pk, today=today) == 0
+    services.generate_lessons(a.class_a, world.term)  # Mondays, period 2, the whole term
+    monday = dt.date(2026, 11, 23)
+    lesson = a.assignment_a.lessons.get(date=monday)
+    services.update_lesson(a.teacher, lesson.pk, topic="Квадрат теңдеу", homework="§5", homework_due=None)
+    past = set(a.assignment_a.lessons.filter(date__lte=TODAY).values_list("pk", "date", "period"))
+    # Monday's period 2 moves to Tuesday's period 5.
+    services.set_timetable_slot(a.director, a.class_a.pk, 2, 5, a.assignment_a.pk, moving_from=(1, 2))
+    tuesdays = [(dt.date(2026, 11, 24) + dt.timedelta(days=7 * i), 5) for i in range(5)]
+    assert _future(a.assignment_a, TODAY, world.term) == tuesdays
+    assert set(a.assignment_a.lessons.filter(date__lte=TODAY).values_list("pk", "date", "period")) == past
+    moved = a.assignment_a.lessons.get(pk=lesson.pk)  # the same lesson, with its topic, a day later
+    assert (moved.date, moved.period, moved.topic) == (dt.date(2026, 11, 24), 5, "Квадрат теңдеу")
+    assert AuditEvent.objects.filter(event="lesson.move", object_key=str(lesson.pk)).exists()
+    assert AuditEvent.objects.filter(event="timetable.set").count() == 2
+    assert services.schedule_term(a.director, a.class_a.pk, world.term.pk) == 0  # nothing left to fit
     with pytest.raises(NotFound):
-        services.schedule_term(world.b.director, a.class_a.pk, world.term.pk, today=today)
+        services.schedule_term(world.b.director, a.class_a.pk, world.term.pk)
+
+
+def test_a_timetable_change_never_touches_a_lesson_with_a_mark(world):
+    a = world.a
+    services.generate_lessons(a.class_a, world.term)
+    lesson = a.assignment_a.lessons.get(date=dt.date(2026, 11, 16), period=2)
+    services.set_cell(a.teacher, lesson.pk, a.student.pk, "7")
+    with on_day(dt.date(2026, 11, 15)):  # the director changes the timetable the day before
+        services.set_timetable_slot(a.director, a.class_a.pk, 1, 2, None)
+    assert a.assignment_a.lessons.filter(pk=lesson.pk, date=dt.date(2026, 11, 16), period=2).exists()
+    assert Mark.objects.get(lesson=lesson, student=a.student).value == 7
+    assert (
+        not a.assignment_a.lessons.filter(date__gt=dt.date(2026, 11, 16))
+        .exclude(pk__in=[x.pk for x in a.lessons_a])
+        .exists()
+    )
+
+
+def test_marks_and_absences_on_a_future_lesson_are_refused_homework_is_not(world):
+    a = world.a
+    services.generate_lessons(a.class_a, world.term)
+    future = a.assignment_a.lessons.get(date=dt.date(2026, 11, 23))
+    before = AuditEvent.objects.count()
+    for typed in ("8", "н", "о7"):
+        with translation.override("en"), pytest.raises(rules.RuleError, match="after today"):
+            services.set_cell(a.teacher, future.pk, a.student.pk, typed)
+    assert not Mark.objects.filter(lesson=future).exists() and not Attendance.objects.filter(lesson=future).exists()
+    assert AuditEvent.objects.count() == before and not Notification.objects.exists()
+    services.update_lesson(a.teacher, future.pk, topic="Теңдеулер", homework="№ 12", homework_due=None)
+    assert a.assignment_a.lessons.get(pk=future.pk).homework == "№ 12"
+    with on_day(future.date):
+        services.set_cell(a.teacher, future.pk, a.student.pk, "8")
+    assert Mark.objects.get(lesson=future, student=a.student).value == 8
+
+
+def test_a_term_closes_only_after_its_last_day_and_with_the_preview_confirmed(world):
+    a = world.a
+    before = (TermClosure.objects.count(), AuditEvent.objects.count())
+    with translation.override("en"), pytest.raises(rules.RuleError, match="can be closed from"):
+        services.close_term(a.director, a.organization.pk, world.term.pk, confirmed_digest="")
+    with on_day(world.term.ends_on + dt.timedelta(days=1)):
+        preview = queries.close_preview(a.organization, world.term)
+        assert preview.counts()["students_without_marks"] == 3  # three students, algebra, nobody marked
+        assert preview.works_without_points  # both unit summatives lack everyone's points
+        with pytest.raises(Conflict):
+            services.close_term(a.director, a.organization.pk, world.term.pk, confirmed_digest="stale")
+        digest = services.preview_digest(preview)
+        services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "9")  # the situation changes
+        with pytest.raises(Conflict):
+            services.close_term(a.director, a.organization.pk, world.term.pk, confirmed_digest=digest)
+    assert TermClosure.objects.count() == before[0]
+    close_term(a.director, a.organization, world.term)
+    assert TermClosure.objects.in_force().filter(organization=a.organization, term=world.term).exists()
+    event = AuditEvent.objects.get(event="term.close")
+    assert event.after["missing"]["students_without_marks"] == 2
+
+
+def test_only_an_officer_of_the_area_reopens_a_term_with_a_reason(world):
+    a = world.a
+    services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "9")
+    for term in world.terms:
+        close_term(a.director, a.organization, term)
+    assert YearGrade.objects.filter(student=a.student).exists()
+    state = (TermClosure.objects.in_force().count(), AuditEvent.objects.count())
+    with pytest.raises(ServiceError):
+        services.reopen_term(world.district_officer, a.organization.pk, world.term.pk, reason="  ")
+    for outsider in (a.director, a.teacher, world.analyst):
+        with pytest.raises((NotFound, Forbidden)):
+            services.reopen_term(outsider, a.organization.pk, world.term.pk, reason="typo")
+    assert (TermClosure.objects.in_force().count(), AuditEvent.objects.count()) == state
+    services.reopen_term(world.district_officer, a.organization.pk, world.term.pk, reason="wrong mark")
+    assert not services.is_term_closed(a.organization.pk, world.term.pk)
+    assert not YearGrade.objects.exists()  # year grades need every term closed
+    assert AuditEvent.objects.get(event="term.reopen").reason == "wrong mark"
+    with on_day(world.term.ends_on):
+        services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "")  # the only mark goes
+        services.set_cell(a.teacher, a.lessons_a[1].pk, a.student.pk, "4")
+    close_term(a.director, a.organization, world.term)
+    grade = TermGrade.objects.get(student=a.student, term=world.term)
+    assert (grade.percent, grade.grade) == (Decimal("40.00"), 3)
+    assert YearGrade.objects.get(student=a.student).grade == 3
+    assert TermClosure.objects.filter(organization=a.organization, term=world.term).count() == 2
+
+
+def test_a_grade_whose_marks_vanished_is_removed(world):
+    a = world.a
+    services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "9")
+    services.grade_open_term(a.organization.pk, world.term)
+    assert TermGrade.objects.filter(student=a.student, term=world.term).exists()
+    services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "")
+    services.grade_open_term(a.organization.pk, world.term)
+    assert not TermGrade.objects.filter(student=a.student, term=world.term).exists()
+    assert AuditEvent.objects.filter(event="term_grade.remove", person=a.student).count() == 1
+
+
+def test_the_batch_never_regrades_a_term_closed_under_it(world):
+    a = world.a
+    services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "9")
+    close_term(a.director, a.organization, world.term)
+    stored = TermGrade.objects.get(student=a.student, term=world.term)
+    GradingPolicy.objects.create(
+        code="cba", version=99, effective_from=dt.date(2000, 1, 1), rules={**stored.policy.rules, "bands": [[0, 2]]}
+    )
+    assert services.grade_open_term(a.organization.pk, world.term) == 0
+    assert TermGrade.objects.get(pk=stored.pk).grade == stored.grade
 
 
 def test_nobody_approves_their_own_change_request(world):
@@ -256,7 +368,7 @@ def test_nobody_approves_their_own_change_request(world):
 
     Membership.objects.create(person=a.teacher.person, role="deputy", organization=a.organization)
     services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "3")
-    services.close_term(a.director, a.organization.pk, world.term.pk)
+    close_term(a.director, a.organization, world.term)
     request = services.request_change(
         a.teacher, student_id=a.student.pk, lesson_id=a.lessons_a[0].pk, work_id=None, new_value="10", reason="x"
     )
@@ -269,7 +381,7 @@ def test_nobody_approves_their_own_change_request(world):
 def test_an_approved_change_keeps_the_policy_of_the_closed_term(world):
     a = world.a
     services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "6")
-    services.close_term(a.director, a.organization.pk, world.term.pk)
+    close_term(a.director, a.organization, world.term)
     first_policy = TermGrade.objects.get(student=a.student, term=world.term).policy_id
     strict = rules.CRITERIA_BASED_2016.to_json() | {"bands": [[0, 2], [70, 3], [80, 4], [90, 5]]}
     GradingPolicy.objects.create(code="criteria-based", version=2, effective_from=dt.date(2026, 9, 1), rules=strict)
@@ -283,7 +395,7 @@ def test_an_approved_change_keeps_the_policy_of_the_closed_term(world):
 
 def test_a_closed_terms_lessons_and_works_are_locked(world):
     a = world.a
-    services.close_term(a.director, a.organization.pk, world.term.pk)
+    close_term(a.director, a.organization, world.term)
     with pytest.raises(Conflict):
         services.update_lesson(a.teacher, a.lessons_a[0].pk, topic="changed", homework="", homework_due=None)
     with pytest.raises(Conflict):
@@ -334,7 +446,7 @@ def test_closing_the_fourth_term_gives_year_grades_shown_in_the_summary(world):
     a = world.a
     services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "9")
     for term in world.terms:
-        services.close_term(a.director, a.organization.pk, term.pk)
+        close_term(a.director, a.organization, term)
     from birtutas.journal.models import YearGrade
 
     assert YearGrade.objects.get(student=a.student, assignment=a.assignment_a).grade == 5

@@ -11,8 +11,8 @@ from concurrent.futures import ProcessPoolExecutor
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from birtutas.journal.models import TeachingAssignment, TermClosure
-from birtutas.journal.services import compute_term_grades
+from birtutas.journal.models import TermClosure
+from birtutas.journal.services import grade_open_term
 from birtutas.kernel.progress import Progress
 from birtutas.registry.models import Organization, Term
 
@@ -57,8 +57,6 @@ class Command(BaseCommand):
 
 def grade_school(item: tuple[int, int]) -> int:
     term_id, organization_id = item
-    term = Term.objects.get(pk=term_id)
-    assignments = TeachingAssignment.objects.filter(
-        school_class__organization_id=organization_id, school_class__year_id=term.year_id
-    )
-    return compute_term_grades(term, assignments)
+    # Closure is checked again under the school's lock, as closing takes it: a term closed since
+    # the list above was made keeps the grades its closing computed.
+    return grade_open_term(organization_id, Term.objects.get(pk=term_id))
