@@ -304,3 +304,24 @@ def test_the_same_cell_typed_in_another_order_or_script_is_no_change(world):
         response = client.post(grid_url(world), {name: same}, follow=True)
         assert "Nothing changed" in response.content.decode()
     assert AuditEvent.objects.count() == events
+
+
+def test_the_director_and_the_family_read_a_students_history_and_nobody_else_does(world):
+    from birtutas.journal import services
+
+    a, b = world.a, world.b
+    services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "7")
+    school_url = f"/school/{a.organization.pk}/person/{a.student.pk}/history/"
+    family_url = f"/diary/{a.student.pk}/history/"
+    for user, url in ((a.director, school_url), (a.guardian, family_url), (a.student_user, family_url)):
+        page = signed_in(user).get(url)
+        assert page.status_code == 200, (user, url)
+        assert "mark.set" not in page.content.decode() and a.teacher.person.short_name in page.content.decode()
+    for user, url in (
+        (b.director, school_url),
+        (b.director, f"/school/{b.organization.pk}/person/{a.student.pk}/history/"),
+        (a.classmate_guardian, family_url),
+        (a.teacher, family_url),
+        (a.teacher, school_url),
+    ):
+        assert signed_in(user).get(url).status_code == 404, (user, url)

@@ -634,3 +634,11 @@ def area_closures(actor: Actor) -> list[TermClosure] | None:
         .select_related("organization", "term__year")
         .order_by("-closed_at")[:500]
     )
+
+
+def school_person(actor: Actor, organization: Organization, person_id: int) -> Person:
+    """A person who belongs (or belonged) to a school the actor runs."""
+    person = visible(Person, actor).filter(pk=person_id, memberships__organization=organization).distinct().first()
+    if person is None:
+        raise _not_found()
+    return person

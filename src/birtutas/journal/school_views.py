@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from birtutas.kernel.errors import NotFound, ServiceError
 from birtutas.kernel.events import Event
 from birtutas.kernel.parsing import to_int
+from birtutas.registry import queries as registry_queries
 from birtutas.registry.models import Person
 from birtutas.registry.permissions import Actor
 from birtutas.registry.queries import history
@@ -283,3 +284,21 @@ def cell_history(request, student_id: int, lesson_id: int):
         for e in events
     ]
     return render(request, "journal/school/history.html", {"lesson": lesson, "student": student, "rows": rows})
+
+
+@login_required
+def person_history(request, organization_id: int, person_id: int):
+    """Everything recorded about one person in this school: the director's view of a person's file."""
+    actor = _actor(request)
+    organization = queries.directed_organization(actor, organization_id)
+    person = queries.school_person(actor, organization, person_id)
+    events = (
+        registry_queries.person_history(actor, person.pk)
+        .filter(organization_id=organization.pk)
+        .select_related("actor__person")
+    )
+    return render(
+        request,
+        "journal/history.html",
+        {"person": person, "events": list(events[:500]), "back": ("school:dashboard", organization.pk)},
+    )

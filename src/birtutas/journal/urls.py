@@ -25,6 +25,7 @@ diary = (
         path("", views.diary_index, name="index"),
         path("<id:student_id>/", views.diary_week, name="week"),
         path("<id:student_id>/summary/", views.diary_summary, name="summary"),
+        path("<id:student_id>/history/", views.diary_history, name="history"),
     ],
     "diary",
 )
@@ -37,6 +38,7 @@ school = (
         path("<id:organization_id>/term/<id:term_id>/close/", school_views.close_term, name="close_term"),
         path("<id:organization_id>/term/<id:term_id>/reopen/", school_views.reopen_term, name="reopen_term"),
         path("closures/", school_views.area_closures, name="area_closures"),
+        path("<id:organization_id>/person/<id:person_id>/history/", school_views.person_history, name="person_history"),
         path("request/<id:request_id>/decide/", school_views.decide_request, name="decide"),
         path("class/<id:class_id>/timetable/", school_views.timetable, name="timetable"),
         path("class/<id:class_id>/schedule/", school_views.schedule_term, name="schedule"),

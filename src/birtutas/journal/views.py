@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from birtutas.kernel.errors import NotFound, ServiceError
 from birtutas.kernel.parsing import to_date, to_int
 from birtutas.registry.permissions import Actor
+from birtutas.registry.queries import person_history
 
 from . import queries, rules, services
 
@@ -268,3 +269,14 @@ def diary_summary(request, student_id: int):
             "children": queries.diary_students(actor),
         },
     )
+
+
+@login_required
+def diary_history(request, student_id: int):
+    """What was recorded about a student (marks, absences, grades, account), for the student and family."""
+    actor = _actor(request)
+    if student_id != actor.person_id and student_id not in actor.ward_ids:
+        raise Http404
+    student = queries.visible_student(actor, student_id)
+    events = person_history(actor, student.pk).select_related("actor__person")
+    return render(request, "journal/history.html", {"person": student, "events": list(events[:500])})

@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from birtutas.journal.rules import RuleError
+from birtutas.kernel.context import Via, acting_via
 from birtutas.kernel.errors import NotFound, ServiceError
 
 
@@ -19,11 +20,14 @@ def wants_json(request) -> bool:
 
 
 class ServiceErrorMiddleware:
+    """Also names the channel of every change the request makes: the API or a web page."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        with acting_via(Via.API if request.path.startswith("/api/") else Via.WEB):
+            return self.get_response(request)
 
     def process_exception(self, request, exception):
         if isinstance(exception, NotFound):
