@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from birtutas.kernel import clock
 from birtutas.kernel.errors import NotFound
 from birtutas.registry.models import Organization, Person, Term
-from birtutas.registry.permissions import Action, Actor, may, visible
-from birtutas.registry.roles import SCHOOL_ADMIN_ROLES, Role
+from birtutas.registry.permissions import Action, Actor, StaffOfOrganization, may, visible
+from birtutas.registry.roles import Role
 
 from . import rules
 from .models import (
@@ -335,14 +335,21 @@ def term_summary(
 # ------------------------------------------------------------------ director
 
 
+# The school's administration: who runs a school, asked of the rows by the same permission objects.
+RUNS_SCHOOL = StaffOfOrganization("id")
+RUNS_CLASS = StaffOfOrganization("organization_id")
+RUNS_LESSON_SCHOOL = StaffOfOrganization("assignment__school_class__organization_id")
+
+
 def directed_organizations(actor: Actor) -> list[Organization]:
-    return list(Organization.objects.filter(pk__in=actor.organization_ids(SCHOOL_ADMIN_ROLES)))
+    return list(Organization.objects.filter(RUNS_SCHOOL.q(actor)))
 
 
 def directed_organization(actor: Actor, organization_id: int) -> Organization:
-    if organization_id not in actor.organization_ids(SCHOOL_ADMIN_ROLES):
+    organization = Organization.objects.filter(RUNS_SCHOOL.q(actor), pk=organization_id).first()
+    if organization is None:
         raise _not_found()
-    return Organization.objects.get(pk=organization_id)
+    return organization
 
 
 def organization_classes(actor: Actor, organization: Organization):
@@ -357,9 +364,7 @@ def organization_classes(actor: Actor, organization: Organization):
 
 def directed_class(actor: Actor, class_id: int) -> SchoolClass:
     school_class = (
-        SchoolClass.objects.select_related("organization", "year")
-        .filter(pk=class_id, organization_id__in=actor.organization_ids(SCHOOL_ADMIN_ROLES))
-        .first()
+        SchoolClass.objects.select_related("organization", "year").filter(RUNS_CLASS.q(actor), pk=class_id).first()
     )
     if school_class is None:
         raise _not_found()
@@ -642,3 +647,15 @@ def school_person(actor: Actor, organization: Organization, person_id: int) -> P
     if person is None:
         raise _not_found()
     return person
+
+
+def directed_lesson(actor: Actor, lesson_id: int) -> Lesson:
+    """A lesson of a school the actor runs (for the history of its cells)."""
+    lesson = (
+        Lesson.objects.filter(RUNS_LESSON_SCHOOL.q(actor), pk=lesson_id)
+        .select_related("assignment__school_class", "assignment__subject", "term")
+        .first()
+    )
+    if lesson is None:
+        raise _not_found()
+    return lesson

@@ -16,6 +16,7 @@ from birtutas.registry import queries as registry_queries
 from birtutas.registry.models import Person
 from birtutas.registry.permissions import Actor
 from birtutas.registry.queries import history
+from birtutas.registry.roles import Role
 
 from . import onboarding, queries, rules, services
 from .models import Attendance, Subject
@@ -229,7 +230,7 @@ def teaching_load(request, class_id: int):
             messages.success(request, _("The teaching load is saved."))
         return redirect("school:load", class_id=class_id)
     teachers = Person.objects.filter(
-        memberships__organization_id=school_class.organization_id, memberships__role="teacher"
+        memberships__organization_id=school_class.organization_id, memberships__role=Role.TEACHER
     ).order_by("last_name", "first_name")
     return render(
         request,
@@ -268,10 +269,8 @@ def class_report(request, class_id: int):
 @login_required
 def cell_history(request, student_id: int, lesson_id: int):
     actor = _actor(request)
-    lesson = queries.visible_lesson(actor, lesson_id)
+    lesson = queries.directed_lesson(actor, lesson_id)
     student = queries.visible_student(actor, student_id)
-    if lesson.assignment.school_class.organization_id not in actor.organization_ids(("director", "deputy")):
-        raise Http404
     events = history(actor, f"{student_id}:{lesson_id}", CELL_EVENTS)
     labels = dict(Attendance.Status.choices)
     rows = [
