@@ -471,3 +471,67 @@ def test_guardians_with_a_phone_get_an_sms_through_the_configured_gateway(
     assert len(OutboxSmsGateway.outbox) == 1
     phone, text = OutboxSmsGateway.outbox[0]
     assert phone == "+7 701 000 0000" and world.a.student.first_name in text
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_grid_diary_report_and_closing_agree_for_a_random_class(world, seed):
+    import random
+
+    from birtutas.journal.models import Enrollment, Lesson
+    from birtutas.registry.models import Guardianship
+    from birtutas.testing import person
+
+    a = world.a
+    rng = random.Random(seed)
+    for i in range(rng.randint(0, 4)):  # a few more pupils, some with a parent
+        extra = person(f"Қосымша{seed}{i}", "Бала", dt.date(2013, 1, 1 + i))
+        Enrollment.objects.create(school_class=a.class_a, student=extra)
+        Guardianship.objects.create(guardian=a.guardian.person, student=extra)
+    extra_lessons = [
+        Lesson.objects.create(assignment=a.assignment_a, term=world.term, date=dt.date(2026, 11, 9 + i), period=3)
+        for i in range(rng.randint(0, 3))
+    ]
+    works = [a.work_a]
+    if rng.random() < 0.6:
+        works.append(
+            services.create_summative(
+                a.teacher, a.assignment_a.pk, world.term.pk, kind="term", title="ТЖБ", max_points=25, date=TODAY
+            )
+        )
+    pupils = list(a.class_a.enrollments.values_list("student_id", flat=True))
+    for lesson in [*a.lessons_a, *extra_lessons]:
+        for pupil in pupils:
+            typed = rng.choice(["", "", "н", "о", str(rng.randint(1, 10)), f"о{rng.randint(1, 10)}"])
+            services.set_cell(a.teacher, lesson.pk, pupil, typed)
+    for work in works:
+        for pupil in pupils:
+            if rng.random() < 0.8:
+                services.set_points(a.teacher, work.pk, pupil, rng.randint(0, work.max_points))
+    teacher, parent = Actor.for_user(a.teacher), Actor.for_user(a.guardian)
+
+    def views():
+        grid = queries.journal_grid(teacher, a.assignment_a.pk, world.term.pk)
+        from_grid = {row.student.pk: (row.percent, row.grade) for row in grid.rows}
+        _assignments, report = queries.class_report(a.class_a, world.term)
+        from_report = {row.student.pk: row.grades[a.assignment_a.pk] for row in report}
+        from_diary = {}
+        for pupil in pupils:
+            if pupil in parent.ward_ids:
+                subjects = queries.term_summary(parent, pupil, world.term)[2]
+                from_diary[pupil] = next(
+                    (s.percent, s.grade) for s in subjects if s.subject == a.assignment_a.subject.name
+                )
+        return from_grid, from_report, from_diary
+
+    from_grid, from_report, from_diary = views()
+    assert from_grid == from_report
+    assert all(from_grid[p] == v for p, v in from_diary.items())
+    close_term(a.director, a.organization, world.term)
+    stored = {
+        s: (p, g)
+        for s, p, g in TermGrade.objects.filter(assignment=a.assignment_a, term=world.term).values_list(
+            "student_id", "percent", "grade"
+        )
+    }
+    assert stored == {p: v for p, v in from_grid.items() if v != (None, None)}
+    assert views() == (from_grid, from_report, from_diary)  # and after closing, the stored grades show
