@@ -176,13 +176,17 @@ def test_the_audit_log_cannot_be_changed_or_deleted(world):
         AuditEvent.objects.all().delete()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="database trigger exists on PostgreSQL")
-def test_postgresql_itself_refuses_to_rewrite_the_audit_log(world):
+@pytest.mark.parametrize(
+    "statement", ["UPDATE kernel_auditevent SET reason = 'forged'", "DELETE FROM kernel_auditevent"]
+)
+def test_the_database_itself_refuses_to_rewrite_the_audit_log(world, statement):
+    """A trigger on SQLite and on PostgreSQL alike: raw SQL cannot rewrite history either."""
     from django.db import DatabaseError, transaction
 
     services.set_cell(world.a.teacher, *cell(world), "7")
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE kernel_auditevent SET reason = 'forged'")
+        cursor.execute(statement)
+    assert AuditEvent.objects.filter(reason="forged").count() == 0 and AuditEvent.objects.count() == 1
 
 
 def test_timetable_refuses_a_teacher_in_two_places_at_once(world):
