@@ -42,7 +42,7 @@ demo: translations-base
 	BIRTUTAS_DEMO=1 $(BIN)/birtutas migrate --noinput
 	BIRTUTAS_DEMO=1 $(BIN)/birtutas demo_data
 	@echo "Open http://127.0.0.1:$(PORT)/ and sign in as teacher, student, parent, director or analyst (password: demo)"
-	BIRTUTAS_DEMO=1 $(BIN)/birtutas runserver 127.0.0.1:$(PORT)
+	BIRTUTAS_DEMO=1 BIRTUTAS_DEBUG=0 $(BIN)/birtutas runserver 127.0.0.1:$(PORT)
 
 # The distribution's Chromium drives the browser tests and GNU gettext checks the catalogues;
 # installed when we may (root), else the tests that need them are skipped (CI requires them).

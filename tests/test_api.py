@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from birtutas.kernel.models import AuditEvent
 from birtutas.journal.models import Attendance, Mark
+from birtutas.kernel.models import AuditEvent
 from birtutas.registry.models import ApiToken
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +104,52 @@ def test_openapi_describes_the_api(client):
         "/api/v1/journal/lessons/{lesson_id}/students/{student_id}/mark",
     } <= paths
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_json_of_the_wrong_type_is_refused_never_coerced(world, client):
+    """`true` is not a mark and 7.5 neither; "7" is text. Each is a 422 naming the field, and nothing is written."""
+    a = world.a
+    token = token_for(client, "teacher_a")
+    url = f"/api/v1/journal/lessons/{a.lessons_a[0].pk}/students/{a.student.pk}"
+    work = f"/api/v1/journal/works/{a.work_a.pk}/students/{a.student.pk}/points"
+    refused = [
+        (f"{url}/mark", {"value": True}),
+        (f"{url}/mark", {"value": False}),
+        (f"{url}/mark", {"value": 7.5}),
+        (f"{url}/mark", {"value": 7.0}),
+        (f"{url}/mark", {"value": "7"}),
+        (f"{url}/mark", {"value": [7]}),
+        (f"{url}/mark", {}),
+        (f"{url}/attendance", {"status": 1}),
+        (f"{url}/attendance", {"status": True}),
+        (f"{url}/attendance", {"status": "late" * 10}),
+        (work, {"points": True}),
+        (work, {"points": 5.5}),
+        (work, {"points": "5"}),
+    ]
+    for path, body in refused:
+        response = client.put(path, body, content_type="application/json", **auth(token))
+        assert response.status_code == 422, (path, body, response.status_code)
+        assert any(error["loc"][-1] in body or body == {} for error in response.json()["detail"]), response.json()
+    assert not Mark.objects.exists() and not Attendance.objects.exists()
+    response = client.post(
+        "/api/v1/auth/token", {"username": ["teacher_a"], "password": 1}, content_type="application/json"
+    )
+    assert response.status_code == 422
+
+
+def test_ids_and_dates_out_of_range_are_a_422_with_the_reason(world, client):
+    a = world.a
+    token = token_for(client, "parent_a")
+    for path in (
+        "/api/v1/diary/99999999999999999999",
+        "/api/v1/diary/9223372036854775808/summary",
+        f"/api/v1/diary/{a.student.pk}/summary?term_id=99999999999999999999",
+        f"/api/v1/diary/{a.student.pk}?week=0001-01-01",
+        f"/api/v1/diary/{a.student.pk}?week=9999-12-31",
+        "/api/v1/diary/0",
+    ):
+        response = client.get(path, **auth(token))
+        assert response.status_code == 422, path
+        assert response.json()["detail"][0]["msg"], path
+    assert client.get(f"/api/v1/diary/{a.student.pk}?week=2026-11-16", **auth(token)).status_code == 200

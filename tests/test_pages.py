@@ -325,3 +325,103 @@ def test_the_director_and_the_family_read_a_students_history_and_nobody_else_doe
         (a.teacher, school_url),
     ):
         assert signed_in(user).get(url).status_code == 404, (user, url)
+
+
+def _grow_class(school, term, *, students: int, subjects: int) -> None:
+    """Make class A of `school` a full one: `students` more students, `subjects` more class-subjects with a
+    lesson every weekday of the week of 16 November (a mark or an absence for everyone at each), a unit
+    and a term summative with points for everyone, and lateness here and there."""
+    from birtutas.journal.models import Lesson, Subject, SummativeWork, TeachingAssignment
+    from birtutas.kernel.context import writing
+
+    monday = dt.date(2026, 11, 16)
+    with writing():
+        for i in range(students):
+            Enrollment.objects.create(
+                school_class=school.class_a, student=person(f"Көп{i}", "Оқушы", school.student.birth_date)
+            )
+        assignments = [school.assignment_a]
+        for i in range(subjects):
+            subject, _ = Subject.objects.get_or_create(
+                code=f"extra{i}", defaults={"name_kk": f"Пән {i}", "name_ru": f"Пән {i}", "name_en": f"Пән {i}"}
+            )
+            assignment = TeachingAssignment.objects.create(
+                school_class=school.class_a, subject=subject, teacher=school.teacher.person, hours_per_week=5
+            )
+            assignments.append(assignment)
+            for day in range(5):
+                Lesson.objects.create(
+                    assignment=assignment,
+                    term=term,
+                    date=monday + dt.timedelta(days=day),
+                    period=3 + i,
+                    topic=f"Тақырып {i}",
+                    homework=f"§{day + 1}",
+                )
+        roster = list(Person.objects.filter(enrollments__school_class=school.class_a))
+        for n, lesson in enumerate(Lesson.objects.filter(assignment__in=assignments, term=term)):
+            for k, student in enumerate(roster):
+                if (n + k) % 7 == 0:
+                    Attendance.objects.get_or_create(lesson=lesson, student=student, defaults={"status": "unexcused"})
+                    continue
+                Mark.objects.get_or_create(lesson=lesson, student=student, defaults={"value": 1 + (n + k) % 10})
+                if (n + k) % 11 == 0:
+                    Attendance.objects.get_or_create(lesson=lesson, student=student, defaults={"status": "late"})
+        for assignment in assignments:
+            for kind, title in (("unit", "БЖБ 2"), ("term", "ТЖБ")):
+                work = SummativeWork.objects.create(
+                    assignment=assignment, term=term, kind=kind, title=title, max_points=20, date=monday
+                )
+                for k, student in enumerate(roster):
+                    Mark.objects.create(work=work, student=student, value=k % 21)
+
+
+def _queries(client, url) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(captured), response.content.decode()
+
+
+def test_the_diary_week_and_term_summary_cost_the_same_queries_whatever_the_marks_lessons_and_subjects(world):
+    a = world.a
+    week = f"/diary/{a.student.pk}/?week=2026-11-16"
+    summary = f"/diary/{a.student.pk}/summary/?term={world.term.pk}"
+    from django.db import transaction
+
+    from birtutas.kernel.context import writing
+
+    # A student with little: one subject, three lessons in the week, one mark.
+    with writing():
+        Mark.objects.create(lesson=a.lessons_a[0], student=a.student, value=7)
+    for user in (a.guardian, a.student_user):
+        client = signed_in(user)
+        client.get(week), client.get(summary)  # sessions and caches warm, as on every later visit
+        small_week, small_week_page = _queries(client, week)
+        small_summary, small_summary_page = _queries(client, summary)
+        assert small_week_page.count('class="mark"') == 1
+        assert "Пән 0" not in small_summary_page
+        with transaction.atomic():
+            _grow_class(a, world.term, students=30, subjects=8)
+            large_week, large_week_page = _queries(client, week)
+            large_summary, large_summary_page = _queries(client, summary)
+            transaction.set_rollback(True)
+        # The page grew: 9 subjects, about 40 more lessons in the week, their marks and the points.
+        assert large_week_page.count('class="mark"') > 30
+        assert large_week_page.count("Пән 7") >= 5
+        assert all(f"Пән {i}" in large_summary_page for i in range(8))
+        assert (large_week, large_summary) == (small_week, small_summary), user
+
+
+def test_the_class_report_costs_the_same_queries_whatever_the_class_size(world):
+    a = world.a
+    url = f"/school/class/{a.class_a.pk}/report/?term={world.term.pk}"
+    client = signed_in(a.director)
+    client.get(url)
+    small, small_page = _queries(client, url)
+    assert small_page.count(a.student.iin[:2] + "••••") >= 1
+    _grow_class(a, world.term, students=40, subjects=6)
+    large, large_page = _queries(client, url)
+    assert large_page.count("Көп") == 40  # every new student has a row
+    assert all(f"Пән {i}" in large_page for i in range(6))
+    assert large == small

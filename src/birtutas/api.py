@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
 from django.contrib.auth import authenticate
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Router, Schema
 from ninja.security import HttpBearer, SessionAuth
+from pydantic import Field, StrictInt, StrictStr
 
 from birtutas.journal import queries, rules, services
 from birtutas.kernel.errors import ServiceError
+from birtutas.kernel.parsing import DATE_MAX, DATE_MIN, MAX_ID
 from birtutas.registry.permissions import Actor
 from birtutas.registry.rules import mask_iin
 from birtutas.registry.services import issue_api_token, revoke_api_token, user_for_token
@@ -70,6 +73,12 @@ def _actor(request) -> Actor:
     return Actor.for_user(request.auth)
 
 
+# Bounds on what a client sends: an id that no column can hold or a date that date arithmetic cannot
+# reach is a 422 with its reason, never an overflow. Bodies are strict: `true` or 7.5 is not a mark.
+ObjectId = Annotated[int, Field(ge=1, le=MAX_ID)]
+SchoolDate = Annotated[dt.date, Field(ge=DATE_MIN, le=DATE_MAX)]
+
+
 class Message(Schema):
     detail: str
 
@@ -80,9 +89,9 @@ auth_router = Router(tags=["auth"])
 
 
 class Credentials(Schema):
-    username: str
-    password: str
-    label: str = ""
+    username: Annotated[StrictStr, Field(max_length=150)]
+    password: Annotated[StrictStr, Field(max_length=1024)]
+    label: Annotated[StrictStr, Field(max_length=100)] = ""
 
 
 class TokenOut(Schema):
@@ -90,16 +99,19 @@ class TokenOut(Schema):
 
 
 @auth_router.post("/token", auth=None, response={200: TokenOut, 401: Message, 429: Message})
-def create_token(request, credentials: Credentials):
-    """Exchange a username and password for a bearer token (shown once; keep it secret)."""
-    address = throttle.client_address(request)
-    if throttle.is_locked(credentials.username, address):
+def create_token(request, credentials: Credentials, response: HttpResponse):
+    """Exchange a username and password for a bearer token (shown once; keep it secret).
+
+    Throttled as the sign-in page is; an app that keeps the device cookie this sets is never
+    held back by strangers' wrong guesses at the same account.
+    """
+    if throttle.refusal(request, credentials.username) is not None:
         return 429, {"detail": _("Too many failed sign-in attempts. Try again later.")}
     user = authenticate(request, username=credentials.username, password=credentials.password)
     if user is None:
-        throttle.record_failure(credentials.username, address)
+        throttle.record_failure(request, credentials.username)
         return 401, {"detail": _("The username or password is wrong. Both are case-sensitive.")}
-    throttle.reset(credentials.username)
+    throttle.record_success(request, response, credentials.username)
     return 200, {"token": issue_api_token(user, credentials.label)}
 
 
@@ -179,7 +191,7 @@ class DiaryWeekOut(Schema):
 
 
 @diary_router.get("/{student_id}", response=DiaryWeekOut)
-def diary_week(request, student_id: int, week: dt.date | None = None):
+def diary_week(request, student_id: ObjectId, week: SchoolDate | None = None):
     """A student's week: timetable, topics, homework, marks and absences."""
     student, school_class, days = queries.diary_week(_actor(request), student_id, week or dt.date.today())
     return {
@@ -228,7 +240,7 @@ class SummaryOut(Schema):
 
 
 @diary_router.get("/{student_id}/summary", response=SummaryOut)
-def diary_summary(request, student_id: int, term_id: int | None = None):
+def diary_summary(request, student_id: ObjectId, term_id: ObjectId | None = None):
     """Per subject: formative marks, absences, the term percentage and grade."""
     term = queries.requested_term(term_id)
     if term is None:
@@ -308,7 +320,7 @@ class GridOut(Schema):
 
 
 @journal_router.get("/{assignment_id}/terms/{term_id}", response=GridOut)
-def journal_grid(request, assignment_id: int, term_id: int):
+def journal_grid(request, assignment_id: ObjectId, term_id: ObjectId):
     """The journal of one class-subject for one term: lessons, summatives, every student's marks."""
     grid = queries.journal_grid(_actor(request), assignment_id, term_id)
     a = grid.assignment
@@ -344,15 +356,15 @@ def journal_grid(request, assignment_id: int, term_id: int):
 
 
 class MarkIn(Schema):
-    value: int | None
+    value: StrictInt | None
 
 
 class AttendanceIn(Schema):
-    status: str | None
+    status: Annotated[StrictStr, Field(max_length=20)] | None
 
 
 class PointsIn(Schema):
-    points: int | None
+    points: StrictInt | None
 
 
 class CellOut(Schema):
@@ -373,7 +385,7 @@ def _cell(entry: rules.CellEntry) -> dict:
     "/lessons/{lesson_id}/students/{student_id}/mark",
     response={200: CellOut, 400: Message, 403: Message, 404: Message, 409: Message},
 )
-def put_mark(request, lesson_id: int, student_id: int, body: MarkIn):
+def put_mark(request, lesson_id: ObjectId, student_id: ObjectId, body: MarkIn):
     """Set (or clear, with null) a formative mark 1–10. Repeating the call changes nothing."""
     return _cell(services.update_cell(request.auth, lesson_id, student_id, mark=body.value))
 
@@ -382,7 +394,7 @@ def put_mark(request, lesson_id: int, student_id: int, body: MarkIn):
     "/lessons/{lesson_id}/students/{student_id}/attendance",
     response={200: CellOut, 400: Message, 403: Message, 404: Message, 409: Message},
 )
-def put_attendance(request, lesson_id: int, student_id: int, body: AttendanceIn):
+def put_attendance(request, lesson_id: ObjectId, student_id: ObjectId, body: AttendanceIn):
     """Set the attendance status (illness, excused, unexcused, late), or null for present."""
     return _cell(services.update_cell(request.auth, lesson_id, student_id, attendance=body.status))
 
@@ -391,7 +403,7 @@ def put_attendance(request, lesson_id: int, student_id: int, body: AttendanceIn)
     "/works/{work_id}/students/{student_id}/points",
     response={200: PointsIn, 400: Message, 403: Message, 404: Message, 409: Message},
 )
-def put_points(request, work_id: int, student_id: int, body: PointsIn):
+def put_points(request, work_id: ObjectId, student_id: ObjectId, body: PointsIn):
     """Set (or clear) the points scored on a unit or term summative, 0 to its maximum."""
     services.set_points(request.auth, work_id, student_id, body.points)
     return {"points": body.points}

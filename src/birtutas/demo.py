@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from birtutas.curriculum.models import LearningObjective
+from birtutas.curriculum.services import load_curriculum, shipped_objectives
 from birtutas.journal.models import (
     Attendance,
     Enrollment,
-    LearningObjective,
     Lesson,
     Mark,
     SchoolClass,
@@ -31,8 +32,9 @@ from birtutas.journal.models import (
 from birtutas.journal.services import compute_term_grades
 from birtutas.kernel.bulk import insert_rows
 from birtutas.kernel.progress import Progress
+from birtutas.registry import queries
+from birtutas.registry.calendar import HolidayDates, define_year
 from birtutas.registry.models import (
-    AcademicYear,
     District,
     Guardianship,
     Membership,
@@ -42,7 +44,7 @@ from birtutas.registry.models import (
     Role,
     Term,
 )
-from birtutas.registry.rules import make_iin
+from birtutas.registry.rules import TermDates, make_iin
 from birtutas.registry.services import ensure_account, grant_role
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - demo mode only, listed on the login page
@@ -69,17 +71,6 @@ SUBJECTS = [
     ("informatics", "Информатика", "Информатика", "Computer science", range(5, 12), 1),
     ("pe", "Дене шынықтыру", "Физическая культура", "Physical education", range(1, 12), 3),
     ("music", "Музыка", "Музыка", "Music", range(1, 7), 1),
-]
-
-ALGEBRA_7 = [
-    ("7.1.2.1", "натурал көрсеткішті дәрежені анықтау", "определять степень с натуральным показателем"),
-    ("7.1.2.2", "бірмүшелерді көбейту және дәрежеге шығару", "умножать одночлены и возводить их в степень"),
-    ("7.1.2.3", "көпмүшелерді қосу, азайту және көбейту", "складывать, вычитать и умножать многочлены"),
-    ("7.1.2.4", "қысқаша көбейту формулаларын қолдану", "применять формулы сокращённого умножения"),
-    ("7.2.1.1", "бір айнымалысы бар сызықтық теңдеулерді шешу", "решать линейные уравнения с одной переменной"),
-    ("7.2.1.2", "сызықтық теңдеулер жүйесін шешу", "решать системы линейных уравнений"),
-    ("7.3.1.1", "сызықтық функцияның графигін салу", "строить график линейной функции"),
-    ("7.3.1.2", "көпмүшені көбейткіштерге жіктеу", "раскладывать многочлен на множители"),
 ]
 
 KK_SURNAMES = [
@@ -209,6 +200,43 @@ WEEKDAYS = 5
 ABSENCE_KINDS = [("illness", 0.4), ("excused", 0.2), ("unexcused", 0.25), ("late", 0.15)]
 
 
+def default_holidays(start_year: int) -> list[HolidayDates]:
+    """The school holidays between the terms and the public holidays that fall inside them."""
+    y, n = start_year, start_year + 1
+    return [
+        HolidayDates(dt.date(y, 10, 25), dt.date(y, 11, 2), "Күзгі демалыс", "Осенние каникулы", "Autumn holidays"),
+        HolidayDates(
+            dt.date(y, 12, 16), dt.date(y, 12, 17), "Тәуелсіздік күні", "День Независимости", "Independence Day"
+        ),
+        HolidayDates(dt.date(y, 12, 27), dt.date(n, 1, 7), "Қысқы демалыс", "Зимние каникулы", "Winter holidays"),
+        HolidayDates(
+            dt.date(n, 3, 8), dt.date(n, 3, 8), "Халықаралық әйелдер күні", "Международный женский день", "Women's Day"
+        ),
+        HolidayDates(
+            dt.date(n, 3, 19),
+            dt.date(n, 3, 29),
+            "Көктемгі демалыс, Наурыз",
+            "Весенние каникулы, Наурыз",
+            "Spring holidays",
+        ),
+        HolidayDates(
+            dt.date(n, 5, 1),
+            dt.date(n, 5, 1),
+            "Қазақстан халқының бірлігі мерекесі",
+            "Праздник единства народа Казахстана",
+            "Unity Day",
+        ),
+        HolidayDates(
+            dt.date(n, 5, 7), dt.date(n, 5, 7), "Отан қорғаушы күні", "День защитника Отечества", "Defender's Day"
+        ),
+        HolidayDates(dt.date(n, 5, 9), dt.date(n, 5, 9), "Жеңіс күні", "День Победы", "Victory Day"),
+    ]
+
+
+def _days(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
 def academic_calendar(start_year: int) -> list[tuple[int, dt.date, dt.date]]:
     """The four terms of a school year (dates of the usual ministry calendar)."""
     y = start_year
@@ -250,27 +278,32 @@ class Generator:
                 region=self.region, name_kk=kk, defaults={"name_ru": ru, "name_en": en}
             )
             self.districts.append(district)
+        # The curriculum's objectives (and its subjects) come from the file shipped with the platform.
+        load_curriculum(None, shipped_objectives(), name="objectives.csv")
         self.subjects = {}
         for code, kk, ru, en, _grades, _hours in SUBJECTS:
             subject, _ = Subject.objects.get_or_create(
                 code=code, defaults={"name_kk": kk, "name_ru": ru, "name_en": en}
             )
             self.subjects[code] = subject
-        for code, kk, ru in ALGEBRA_7:
-            LearningObjective.objects.get_or_create(
-                subject=self.subjects["algebra"], grade=7, code=code, defaults={"text_kk": kk, "text_ru": ru}
-            )
+        self.objectives = defaultdict(list)  # (subject id, grade) -> objectives in the programme's order
+        for objective in LearningObjective.objects.all():
+            self.objectives[(objective.subject_id, objective.grade)].append(objective)
+        for found in self.objectives.values():
+            found.sort(key=lambda o: tuple(int(part) for part in o.code.split(".")))
         start_year = self.today.year if self.today.month >= 8 else self.today.year - 1
-        self.year, _ = AcademicYear.objects.get_or_create(
-            name=f"{start_year}-{start_year + 1}",
-            defaults={"starts_on": dt.date(start_year, 9, 1), "ends_on": dt.date(start_year + 1, 5, 25)},
+        # The ministry's default calendar of the year, with its holidays, set as the ministry would.
+        self.year = define_year(
+            None,
+            None,
+            f"{start_year}-{start_year + 1}",
+            dt.date(start_year, 9, 1),
+            dt.date(start_year + 1, 5, 25),
+            [TermDates(starts, ends, number=number) for number, starts, ends in academic_calendar(start_year)],
+            default_holidays(start_year),
         )
-        self.terms = []
-        for number, starts, ends in academic_calendar(start_year):
-            term, _ = Term.objects.get_or_create(
-                year=self.year, number=number, defaults={"starts_on": starts, "ends_on": ends}
-            )
-            self.terms.append(term)
+        self.terms = list(Term.objects.filter(year=self.year).order_by("number"))
+        self.holiday_days = {day for h in queries.holidays_of(None, self.year) for day in _days(h.starts_on, h.ends_on)}
         self.used_iins.update(Person.objects.values_list("iin", flat=True))
 
     def person(self, language: str, sex: str, birth_date: dt.date, surname: str | None = None) -> Person:
@@ -546,7 +579,7 @@ class Generator:
         lessons = []
         day = term.starts_on
         while day <= term.ends_on:
-            if day.isoweekday() <= WEEKDAYS:
+            if day.isoweekday() <= WEEKDAYS and day not in self.holiday_days:
                 for c in classes:
                     for s in by_class_day.get((c.pk, day.isoweekday()), ()):
                         lessons.append(Lesson(assignment_id=s.assignment_id, term=term, date=day, period=s.period))
@@ -556,18 +589,37 @@ class Generator:
         for s in slots:
             class_of[s.assignment_id] = s.school_class_id
         lang_of = {c.pk: c.language for c in classes}
+        grade_of = {c.pk: c.grade for c in classes}
+        subject_of = {s.assignment_id: s.assignment.subject_id for s in slots}
+        in_term = defaultdict(int)
+        for lesson in lessons:
+            in_term[lesson.assignment_id] += 1
+        taught = []  # (lesson, objective id): each lesson works on one objective of the term's share
         for lesson in lessons:
             counters[lesson.assignment_id] += 1
             n = counters[lesson.assignment_id]
             if lesson.date <= last_day + dt.timedelta(days=7):
                 kk = lang_of[class_of[lesson.assignment_id]] == "kk"
                 lesson.topic = f"{n}-сабақ: жаңа тақырып" if kk else f"Урок {n}: новая тема"
+                programme = self.objectives.get(
+                    (subject_of[lesson.assignment_id], grade_of[class_of[lesson.assignment_id]])
+                )
+                if programme:
+                    share = _term_share(programme, term.number)
+                    objective = share[(n - 1) * len(share) // in_term[lesson.assignment_id]]
+                    text = objective.text_kk if kk else objective.text_ru
+                    lesson.topic = (text[:1].upper() + text[1:])[:300]
+                    taught.append((lesson, objective.pk))
                 if rng.random() < 0.6:
                     lesson.homework = (
                         f"§{n}, {rng.randrange(1, 40)}-жаттығу" if kk else f"§{n}, упр. {rng.randrange(1, 40)}"
                     )
                     lesson.homework_due = lesson.date + dt.timedelta(days=rng.choice([1, 2, 7]))
         Lesson.objects.bulk_create(lessons, batch_size=5000)
+        Lesson.objectives.through.objects.bulk_create(
+            [Lesson.objectives.through(lesson_id=lesson.pk, learningobjective_id=o) for lesson, o in taught],
+            batch_size=5000,
+        )
         roster = defaultdict(list)
         for class_id, student_id in Enrollment.objects.filter(school_class__in=classes).values_list(
             "school_class_id", "student_id"
@@ -595,7 +647,7 @@ class Generator:
             plan = [("unit", 0.35, 10), ("unit", 0.7, 15), ("term", 0.93, 25)]
             for kind, at, maximum in plan:
                 date = term.starts_on + dt.timedelta(days=int(length * at))
-                while date.isoweekday() > WEEKDAYS:
+                while date.isoweekday() > WEEKDAYS or date in self.holiday_days:
                     date -= dt.timedelta(days=1)
                 if date > last_day:
                     continue
@@ -662,6 +714,13 @@ class Generator:
             ("analyst", analyst),
         ):
             ensure_account(person, username=username, password=DEMO_PASSWORD, is_demo=True)
+
+
+def _term_share(programme: list, term_number: int) -> list:
+    """The objectives of a year's programme taught in one of its four terms (all of them if too few)."""
+    if len(programme) < 4 or not 1 <= term_number <= 4:
+        return programme
+    return programme[(term_number - 1) * len(programme) // 4 : term_number * len(programme) // 4]
 
 
 def _analyst_fields(gen: Generator) -> dict:

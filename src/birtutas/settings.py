@@ -32,9 +32,13 @@ DEBUG = env_bool("BIRTUTAS_DEBUG", default=not PRODUCTION)
 # Demo mode lists and allows the demo accounts; outside it they are never created.
 DEMO_MODE = env_bool("BIRTUTAS_DEMO", default=False)
 ALLOWED_HOSTS = os.environ.get("BIRTUTAS_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+# The address people type to reach this server; printed on activation letters and in e-mails.
+SITE_URL = os.environ.get("BIRTUTAS_SITE_URL", "http://127.0.0.1:8000/")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("BIRTUTAS_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
+    # The registry's administration at /admin/ (birtutas.registry.admin), for system administrators only.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,6 +48,7 @@ INSTALLED_APPS = [
     "ninja",
     "birtutas.kernel",
     "birtutas.registry",
+    "birtutas.curriculum",
     "birtutas.web",
     "birtutas.governance",
     "birtutas.journal",
@@ -54,15 +59,29 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "birtutas.web.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Inside WhiteNoise, so static files keep their caching; every other personal answer is marked no-store.
+    "birtutas.web.middleware.PrivateResponsesMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After the language is known, before anything reads the body: 413 for too much, 400 for NUL.
+    "birtutas.web.middleware.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A service's refusal (400/403/404/409) becomes a page or JSON in the user's language, here only.
+    "birtutas.web.errors.ServiceErrorMiddleware",
 ]
+# A request that writes a registry, curriculum or journal record outside a service fails (tests and
+# development; the audit log is complete only if every write goes through a service).
+GUARD_WRITES = env_bool("BIRTUTAS_GUARD_WRITES", default=not PRODUCTION)
+if GUARD_WRITES:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+        "birtutas.web.errors.WriteGuardMiddleware",
+    )
 
 ROOT_URLCONF = "birtutas.urls"
 WSGI_APPLICATION = "birtutas.wsgi.application"
@@ -120,10 +139,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # How many reverse proxies in front of the app add to X-Forwarded-For (0: trust REMOTE_ADDR only).
 TRUSTED_PROXY_COUNT = int(os.environ.get("BIRTUTAS_TRUSTED_PROXIES", "0"))
-# Login throttling: failures allowed in the window, per account and per client address.
+# Login throttling (see birtutas.web.throttle): failures allowed in the window from devices an account
+# has not signed in on, per account and address, per address, and per account from all of them; and
+# from a device it has signed in on, per device. The owner's own device never waits for a stranger.
 LOGIN_THROTTLE = {
-    "per_account": int(os.environ.get("BIRTUTAS_LOGIN_MAX_PER_ACCOUNT", "5")),
+    "per_account_address": int(os.environ.get("BIRTUTAS_LOGIN_MAX_PER_ACCOUNT_ADDRESS", "5")),
     "per_address": int(os.environ.get("BIRTUTAS_LOGIN_MAX_PER_ADDRESS", "20")),
+    "per_account": int(os.environ.get("BIRTUTAS_LOGIN_MAX_PER_ACCOUNT", "10")),
+    "per_device": int(os.environ.get("BIRTUTAS_LOGIN_MAX_PER_DEVICE", "10")),
     "window_seconds": int(os.environ.get("BIRTUTAS_LOGIN_WINDOW", "900")),
 }
 
@@ -189,12 +212,32 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     LANGUAGE_COOKIE_SECURE = True
 
+CSRF_FAILURE_VIEW = "birtutas.web.views.csrf_failure"
+# The largest request body accepted, files included (Django bounds only the other fields, with
+# DATA_UPLOAD_MAX_MEMORY_SIZE): a bigger one is a 413 before anything reads it. A whole school's
+# onboarding files are well under a megabyte.
+MAX_REQUEST_BYTES = int(os.environ.get("BIRTUTAS_MAX_REQUEST_BYTES", str(20 * 1024 * 1024)))
+
+# Every handler masks IINs, the development server's access log ("django.server") included: the
+# handlers below replace Django's defaults, which would otherwise print request lines unmasked.
+LOG_LEVEL = os.environ.get("BIRTUTAS_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"mask_iin": {"()": "birtutas.kernel.logging.MaskIINFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["mask_iin"]}},
-    "root": {"handlers": ["console"], "level": os.environ.get("BIRTUTAS_LOG_LEVEL", "INFO")},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_iin"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["mask_iin"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # django.request (4xx/5xx with their URLs) and every other django.* logger end here.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
 
 NINJA_PAGINATION_PER_PAGE = 100

@@ -221,3 +221,152 @@ def close_term(director: User, organization: Organization, term: Term):
     with on_day(term.ends_on + dt.timedelta(days=1)):
         digest = services.preview_digest(queries.close_preview(organization, term))
         return services.close_term(director, organization.pk, term.pk, confirmed_digest=digest)
+
+
+# ------------------------------------------------------------------ the access test's additions
+
+from birtutas.journal.models import ImportJob  # noqa: E402 - appended beside the helper that uses them
+from birtutas.registry.models import Holiday, LinkRequest  # noqa: E402
+
+
+@dataclass
+class AccessWorld:
+    """The test world with every role of `Role` held by someone, and records worth reaching for.
+
+    Added to `build_world()` for the access test: a deputy director and a class teacher who
+    teaches nothing in the class they lead (school A), an officer of the region both schools are
+    in and a system administrator; a term of the previous school year (the ministry's calendar) and
+    school B's own calendar of that year, with a holiday, and school A's own copy of it; marks,
+    absences, points and homework (unique text per class) in every class, with the families'
+    notifications delivered; a checked import job of each school; a link request that A's teacher
+    may decide and one they may not; term 1 closed in both schools.
+    """
+
+    world: World
+    deputy: User  # deputy director of school A
+    class_teacher: User  # leads A's class_b and teaches nothing in it
+    region_officer: User  # officer of the region of both schools
+    sysadmin: User
+    a_year: AcademicYear  # school A's own copy of the previous school year
+    a_term: Term  # its term 2: ended and open, so A's director may close it
+    old_term: Term  # term 2 of the previous school year, in the ministry's calendar
+    b_year: AcademicYear  # school B's own calendar of the previous year
+    b_term: Term
+    b_holiday: Holiday
+    homework: dict[tuple[str, str], str]  # ("a" or "b" school, "a" or "b" class) -> homework text
+    job_a: ImportJob
+    job_b: ImportJob
+    link_a: LinkRequest  # about A's teacher, asked by school B: A's teacher and director decide it
+    link_b: LinkRequest  # about B's other teacher, asked by school A: nobody of school A decides it
+
+
+def build_access_world(world: World | None = None) -> AccessWorld:
+    from django.test import TestCase
+
+    from birtutas.journal import onboarding, services
+    from birtutas.kernel.context import writing
+    from birtutas.registry import services as registry_services
+
+    world = world or build_world()
+    a, b = world.a, world.b
+    with writing():
+        deputy = account(person("Орынбасарa", "Жанар", dt.date(1979, 8, 9)), "deputy_a")
+        Membership.objects.create(person=deputy.person, role=Role.DEPUTY, organization=a.organization)
+        leader = account(person("Жетекшіa", "Бауыржан", dt.date(1986, 10, 11), "M"), "class_teacher_a")
+        Membership.objects.create(person=leader.person, role=Role.CLASS_TEACHER, organization=a.organization)
+        SchoolClass.objects.filter(pk=a.class_b.pk).update(class_teacher=leader.person)
+        a.class_b.class_teacher = leader.person
+        region = a.organization.district.region
+        region_officer = account(person("Облысов", "Марат", dt.date(1980, 12, 1), "M"), "region_officer")
+        Membership.objects.create(person=region_officer.person, role=Role.REGION_OFFICER, region=region)
+        sysadmin = account(person("Жүйешіл", "Тимур", dt.date(1991, 1, 2), "M"), "sysadmin")
+        Membership.objects.create(person=sysadmin.person, role=Role.SYSADMIN)
+        old_year = AcademicYear.objects.create(
+            name="2025-2026", starts_on=dt.date(2025, 9, 1), ends_on=dt.date(2026, 5, 25)
+        )
+        old_terms = [
+            Term.objects.create(year=old_year, number=i + 1, starts_on=start, ends_on=end)
+            for i, (start, end) in enumerate(
+                [
+                    (dt.date(2025, 9, 1), dt.date(2025, 10, 24)),
+                    (dt.date(2025, 11, 3), dt.date(2025, 12, 26)),
+                    (dt.date(2026, 1, 8), dt.date(2026, 3, 18)),
+                    (dt.date(2026, 3, 30), dt.date(2026, 5, 25)),
+                ]
+            )
+        ]
+        old_term = old_terms[1]
+        Holiday.objects.create(
+            year=old_year, starts_on=dt.date(2025, 12, 29), ends_on=dt.date(2026, 1, 7), name_kk="Қыс", name_ru="Зима"
+        )
+        b_year = AcademicYear.objects.create(
+            organization=b.organization, name="2025-2026", starts_on=dt.date(2025, 9, 1), ends_on=dt.date(2026, 5, 25)
+        )
+        b_term = Term.objects.create(
+            year=b_year, number=2, starts_on=dt.date(2025, 11, 3), ends_on=dt.date(2025, 12, 26)
+        )
+        b_holiday = Holiday.objects.create(
+            year=b_year,
+            starts_on=dt.date(2025, 12, 29),
+            ends_on=dt.date(2026, 1, 7),
+            name_kk="Қысқы демалысb",
+            name_ru="Зимние каникулыb",
+        )
+    from birtutas.registry import calendar
+
+    # School A keeps its own copy of the previous year (its own terms and holiday, which its director edits).
+    a_year = calendar.adopt_default(a.director, a.organization.pk, old_year.pk)
+    homework = {}
+    # Services write the records, so the audit log and the families' inboxes hold them too.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        for tag, school in (("a", a), ("b", b)):
+            for klass, teacher, lessons, work, pupils in (
+                ("a", school.teacher, school.lessons_a, school.work_a, (school.student, school.classmate)),
+                ("b", school.other_teacher, school.lessons_b, school.work_b, (school.student_b,)),
+            ):
+                homework[(tag, klass)] = f"Жаттығу-{tag}{klass}-17"
+                services.update_lesson(
+                    teacher, lessons[0].pk, topic="Көпмүшелер", homework=homework[(tag, klass)], homework_due=None
+                )
+                for n, pupil in enumerate(pupils):
+                    services.update_cell(teacher, lessons[0].pk, pupil.pk, mark=8 - n)
+                    services.update_cell(teacher, lessons[1].pk, pupil.pk, attendance="late" if n else "illness")
+                    services.set_points(teacher, work.pk, pupil.pk, 15 - n)
+        job_a, job_b = (
+            onboarding.start_job(
+                school.director,
+                school.organization.pk,
+                world.year.pk,
+                {"classes": "grade,letter,language,class_teacher_iin\n9,Б,kk,\n"},
+            )
+            for school in (a, b)
+        )
+        job_a, job_b = (onboarding.check_job(job.pk) for job in (job_a, job_b))
+        link_a, link_b = (
+            registry_services.request_links(
+                [registry_services.LinkDraft(person_id=who.person_id, name_given="", roles={Role.TEACHER.value})],
+                organization=asking.organization,
+                requested_by=asking.director,
+            )[0]
+            for who, asking in ((a.teacher, b), (b.other_teacher, a))
+        )
+    for school in (a, b):  # a closed term in each school: officers find it, teachers ask to change it
+        close_term(school.director, school.organization, world.terms[0])
+    return AccessWorld(
+        world=world,
+        a_year=a_year,
+        a_term=a_year.terms.get(number=2),
+        deputy=deputy,
+        class_teacher=leader,
+        region_officer=region_officer,
+        sysadmin=sysadmin,
+        old_term=old_term,
+        b_year=b_year,
+        b_term=b_term,
+        b_holiday=b_holiday,
+        homework=homework,
+        job_a=job_a,
+        job_b=job_b,
+        link_a=link_a,
+        link_b=link_b,
+    )

@@ -7,6 +7,8 @@ from django.views.i18n import set_language
 
 from birtutas.analytics import views as analytics_views
 from birtutas.journal.urls import diary, journal, school
+from birtutas.registry import views as registry_views
+from birtutas.registry.admin import site as registry_admin
 from birtutas.web import views as web_views
 
 from .api import api
@@ -16,11 +18,21 @@ urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
     path("accounts/login/", web_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", web_views.sign_out, name="logout"),
+    path("accounts/unlock/", web_views.unlock, name="unlock"),
+    path("accounts/activate/", web_views.activate_account, name="activate"),
+    path("accounts/reset/", web_views.password_reset, name="password_reset"),
+    path("accounts/reset/code/", web_views.password_reset_code, name="password_reset_code"),
+    path("accounts/profile/", web_views.profile, name="profile"),
+    path("accounts/profile/password/", web_views.profile_password, name="profile_password"),
+    path("accounts/profile/sign-out-everywhere/", web_views.sign_out_everywhere, name="sign_out_everywhere"),
+    path("accounts/role/", web_views.switch_role, name="switch_role"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("inbox/", web_views.inbox, name="inbox"),
     path("journal/", include(journal)),
     path("diary/", include(diary)),
+    path("school/<id:organization_id>/calendar/", registry_views.school_calendar, name="school_calendar"),
     path("school/", include(school)),
     path("area/", include(([path("", analytics_views.area, name="area")], "analytics"))),
     path("api/v1/", api.urls),
+    path("admin/", registry_admin.urls),
 ]

@@ -62,9 +62,8 @@ def diary_row(page, demo, lesson):
 
 @pytest.mark.parametrize("language", ["kk", "ru"])
 def test_mark_and_absence_reach_the_parent(demo, new_context, language):
-    from birtutas.kernel.models import Notification
-
     from birtutas.journal.models import Attendance, Mark
+    from birtutas.kernel.models import Notification
 
     words = LANGUAGE[language]
     mark_lesson, absence_lesson = week_lessons(demo)

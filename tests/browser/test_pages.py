@@ -43,7 +43,6 @@ def main_pages(demo):
 def notify_parent(demo):
     """A few inbox messages, as the journal sends them."""
     from birtutas.kernel.models import Notification
-
     from birtutas.registry.models import User
 
     parent, child = User.objects.get(username="parent"), demo.child

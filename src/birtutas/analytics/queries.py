@@ -1,4 +1,9 @@
-"""Aggregates of an area. Only counts and averages leave here, and none over fewer than 5 people."""
+"""Aggregates of an area. Only counts and averages leave here, and none drawn from fewer than 5 people.
+
+Every figure is checked against the group it is drawn from, not only against the school's size: a
+school of 300 whose absences all belong to two students would otherwise tell those two students'
+absences to anyone who knows the school is otherwise well attended.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from decimal import Decimal
 
 from django.db.models import Avg, Count, Q
 
+from birtutas.journal import rules
 from birtutas.journal.models import Attendance, Enrollment, Mark
 from birtutas.registry.models import Organization, Term
 from birtutas.registry.permissions import Actor
@@ -18,8 +24,8 @@ MIN_GROUP = 5
 class OrganizationFigures:
     organization: Organization
     students: int | None  # None: suppressed, fewer than MIN_GROUP
-    mean_mark: Decimal | None
-    absences_per_student: Decimal | None
+    mean_mark: Decimal | None  # None: no term, or marks of fewer than MIN_GROUP students
+    absences_per_student: Decimal | None  # None: no term, or absences of 1 to MIN_GROUP - 1 students
     computers_per_100: Decimal | None
 
 
@@ -39,7 +45,9 @@ def area_figures(actor: Actor, term: Term | None) -> list[OrganizationFigures]:
     students = dict(
         enrolled.values_list("school_class__organization_id").annotate(n=Count("student_id", distinct=True))
     )
-    marks, absences = {}, {}
+    marks: dict = {}
+    absences: dict = {}
+    few_absent: set = set()
     if term is not None:
         # A mean over fewer than MIN_GROUP students would tell their marks: such means are left out.
         marks = {
@@ -51,12 +59,18 @@ def area_figures(actor: Actor, term: Term | None) -> list[OrganizationFigures]:
             .annotate(avg=Avg("value"), n=Count("student_id", distinct=True))
             if n >= MIN_GROUP
         }
-        absences = dict(
+        # Absences of a few students would be those students' absences: a school's figure is shown only
+        # when none of its students was absent (a fact about the whole school) or MIN_GROUP or more were.
+        for org, n, absent in (
             Attendance.objects.filter(lesson__term=term, lesson__assignment__school_class__organization_id__in=ids)
-            .filter(~Q(status="late"))
+            .filter(~Q(status=rules.LATE))
             .values_list("lesson__assignment__school_class__organization_id")
-            .annotate(n=Count("id"))
-        )
+            .annotate(n=Count("id"), absent=Count("student_id", distinct=True))
+        ):
+            if absent >= MIN_GROUP:
+                absences[org] = n
+            else:
+                few_absent.add(org)
     figures = []
     for o in organizations:
         n = students.get(o.pk, 0)
@@ -69,7 +83,9 @@ def area_figures(actor: Actor, term: Term | None) -> list[OrganizationFigures]:
                 organization=o,
                 students=n,
                 mean_mark=Decimal(str(round(mean, 2))) if mean is not None else None,
-                absences_per_student=Decimal(absences.get(o.pk, 0)) / n,
+                absences_per_student=(
+                    None if term is None or o.pk in few_absent else Decimal(absences.get(o.pk, 0)) / n
+                ),
                 computers_per_100=Decimal(o.student_computers * 100) / n,
             )
         )

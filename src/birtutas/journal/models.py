@@ -1,4 +1,8 @@
-"""Journal tables: subjects, classes, objectives, load, timetable, lessons, marks, attendance, grades."""
+"""Journal tables: classes, load, timetable, lessons, marks, attendance, grades.
+
+Subjects, learning objectives and grading policies are the curriculum's; they are imported here
+so that `from .models import Subject` keeps working.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from birtutas.registry.models import AcademicYear, LocalizedNameMixin, Organization, Person, Term
+from birtutas.curriculum.models import GradingPolicy, LearningObjective, Subject
+from birtutas.registry.models import AcademicYear, Organization, Person, Term
 from birtutas.registry.permissions import (
-    AnyoneSignedIn,
     GuardianOf,
     IsSelfPerson,
     OfficerOfArea,
@@ -19,15 +23,6 @@ from birtutas.registry.roles import OFFICER_ROLES
 
 from . import rules
 from .permissions import TeachesAssignment, TeachesClass, TeachesSubject, class_readers, student_record_readers
-
-
-class Subject(LocalizedNameMixin):
-    code = models.CharField(max_length=20, unique=True)
-
-    permissions = AnyoneSignedIn()
-
-    class Meta:
-        ordering = ["name_kk"]
 
 
 class SchoolClass(models.Model):
@@ -80,31 +75,6 @@ class Enrollment(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["school_class", "student"], name="enrollment_unique")]
-
-
-class LearningObjective(models.Model):
-    """A curriculum learning objective, coded grade.section.subsection.number (7.1.2.3)."""
-
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="objectives")
-    grade = models.PositiveSmallIntegerField()
-    code = models.CharField(max_length=20)
-    text_kk = models.TextField()
-    text_ru = models.TextField()
-
-    permissions = AnyoneSignedIn()
-
-    class Meta:
-        ordering = ["subject", "grade", "code"]
-        constraints = [models.UniqueConstraint(fields=["subject", "grade", "code"], name="objective_unique_code")]
-
-    @property
-    def text(self) -> str:
-        from django.utils.translation import get_language
-
-        return self.text_ru if (get_language() or "kk").startswith("ru") else self.text_kk
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.text}"
 
 
 class TeachingAssignment(models.Model):
@@ -270,25 +240,6 @@ class Attendance(models.Model):
         constraints = [models.UniqueConstraint(fields=["student", "lesson"], name="attendance_one_per_lesson")]
 
 
-class GradingPolicy(models.Model):
-    """A versioned set of grading rules with the date from which it applies."""
-
-    code = models.CharField(max_length=40)
-    version = models.PositiveIntegerField()
-    effective_from = models.DateField()
-    rules = models.JSONField()
-    source = models.CharField(max_length=300, blank=True)
-
-    permissions = AnyoneSignedIn()
-
-    class Meta:
-        ordering = ["-effective_from", "-version"]
-        constraints = [models.UniqueConstraint(fields=["code", "version"], name="policy_unique_version")]
-
-    def as_rules(self) -> rules.GradingRules:
-        return rules.GradingRules.from_json(self.rules)
-
-
 class TermGrade(models.Model):
     student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="term_grades")
     assignment = models.ForeignKey(TeachingAssignment, on_delete=models.PROTECT, related_name="term_grades")
@@ -383,3 +334,51 @@ class ChangeRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
+
+
+class ImportJob(models.Model):
+    """One CSV import of a school: the files as uploaded, the preview shown, its confirmation and progress.
+
+    Nothing is written to the school's records until a director confirms the preview by its
+    `digest` (of the files and of the preview); the import then checks again and writes only if it
+    would still do exactly that. The files are kept only until the import is done or refused.
+    """
+
+    class State(models.TextChoices):
+        CHECKING = "checking", _("checking the files")
+        INVALID = "invalid", _("rows need correcting")
+        PREVIEW = "preview", _("waiting for confirmation")
+        APPLYING = "applying", _("importing")
+        DONE = "done", _("imported")
+        FAILED = "failed", _("failed")
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    year = models.ForeignKey(AcademicYear, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey("registry.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The language of the row errors, which are written when the files are checked.
+    language = models.CharField(max_length=8, default="kk")
+    files = models.JSONField(default=dict)  # file name -> base64 of the content, as uploaded
+    files_digest = models.CharField(max_length=64, db_index=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CHECKING)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_checked = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list)  # [file, line, message] of each row to correct
+    preview = models.JSONField(null=True, blank=True)
+    digest = models.CharField(max_length=64, blank=True)
+    confirmed_by = models.ForeignKey(
+        "registry.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.TextField(blank=True)  # why the last confirmation was refused, or why the import failed
+    report = models.JSONField(null=True, blank=True)
+
+    permissions = Permissions(
+        StaffOfOrganization("organization_id"),
+        create=StaffOfOrganization("organization_id"),
+        change=StaffOfOrganization("organization_id"),
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from birtutas.kernel import clock
 from birtutas.kernel.errors import NotFound
+from birtutas.registry import queries as registry_queries
 from birtutas.registry.models import Organization, Person, Term
 from birtutas.registry.permissions import Action, Actor, StaffOfOrganization, may, visible
 from birtutas.registry.roles import Role
@@ -43,31 +44,30 @@ def _not_found():
     return NotFound(_("Not found."))
 
 
-def current_term(on: dt.date | None = None) -> Term | None:
-    on = on or clock.today()
-    term = Term.objects.select_related("year").filter(starts_on__lte=on, ends_on__gte=on).first()
-    if term is None:
-        term = (
-            Term.objects.select_related("year").filter(starts_on__lte=on).order_by("-starts_on").first()
-            or Term.objects.select_related("year").order_by("starts_on").first()
-        )
-    return term
+def current_term(on: dt.date | None = None, organization_id: int | None = None) -> Term | None:
+    """The school's term on a date (its own calendar, else the ministry's default); today by default."""
+    return registry_queries.current_term(organization_id, on or clock.today())
 
 
-def get_term(term_id) -> Term:
+def get_term(term_id, *, year_id: int | None = None, organization_id: int | None = None) -> Term:
     try:
         term_id = int(term_id)
     except (TypeError, ValueError):
         raise _not_found() from None
     term = Term.objects.select_related("year").filter(pk=term_id).first()
-    if term is None:
+    if term is None or (year_id is not None and term.year_id != year_id):
         raise _not_found()
+    if organization_id is not None and term.year.organization_id not in (None, organization_id):
+        raise _not_found()  # a term of another school's own calendar
     return term
 
 
-def requested_term(term_id) -> Term | None:
-    """The term a page was asked for (?term=), or the current one; a bad id is "not found"."""
-    return get_term(term_id) if term_id else current_term()
+def requested_term(term_id, *, year_id: int | None = None, organization_id: int | None = None) -> Term | None:
+    """The term a page was asked for (?term=), or the current one; a bad id, or a term of another
+    year or school than the page's, is "not found"."""
+    if term_id:
+        return get_term(term_id, year_id=year_id, organization_id=organization_id)
+    return current_term(organization_id=organization_id)
 
 
 def year_terms(term: Term) -> list[Term]:
@@ -129,7 +129,7 @@ def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
     )
     if assignment is None:
         raise _not_found()
-    term = get_term(term_id)
+    term = get_term(term_id, year_id=assignment.school_class.year_id)
     closed = (
         TermClosure.objects.in_force()
         .filter(organization_id=assignment.school_class.organization_id, term=term)
@@ -299,7 +299,7 @@ def term_summary(
 ) -> tuple[Person, SchoolClass | None, list[SubjectSummary], bool]:
     student = visible_student(actor, student_id)
     school_class = current_class(actor, student_id, term.ends_on)
-    if school_class is None:
+    if school_class is None or school_class.year_id != term.year_id:
         return student, None, [], False
     closed = TermClosure.objects.in_force().filter(organization_id=school_class.organization_id, term=term).exists()
     assignments = list(
@@ -546,8 +546,9 @@ def term_results(
 
 
 def last_school_day(organization_id: int, term: Term) -> dt.date:
-    """The term's last day (holidays at its end come with the school calendar)."""
-    return term.ends_on
+    """The term's last school day in the school's calendar (a holiday at its end is not one)."""
+    days = registry_queries.school_days(organization_id, term.starts_on, term.ends_on)
+    return days[-1] if days else term.ends_on
 
 
 @dataclass

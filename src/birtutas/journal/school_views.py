@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from birtutas.kernel.errors import NotFound, ServiceError
+from birtutas.kernel.errors import NotFound, ServiceError, raise_refusal
 from birtutas.kernel.events import Event
 from birtutas.kernel.parsing import to_int
 from birtutas.registry import queries as registry_queries
@@ -43,7 +43,7 @@ def school_index(request):
 def dashboard(request, organization_id: int):
     actor = _actor(request)
     organization = queries.directed_organization(_actor(request), organization_id)
-    term = queries.current_term()
+    term = queries.current_term(organization_id=organization.pk)
     return render(
         request,
         "journal/school/dashboard.html",
@@ -63,7 +63,7 @@ def dashboard(request, organization_id: int):
 def close_term(request, organization_id: int, term_id: int):
     """The preview of what is missing, then the closing, confirmed with that very preview in front."""
     organization = queries.directed_organization(_actor(request), organization_id)
-    term = queries.get_term(term_id)
+    term = queries.get_term(term_id, organization_id=organization.pk)
     if request.method == "POST":
         if request.POST.get("confirm") != "yes":
             messages.error(request, _("Tick the box to confirm that the term should be closed."))
@@ -73,6 +73,7 @@ def close_term(request, organization_id: int, term_id: int):
                     request.user, organization.pk, term.pk, confirmed_digest=request.POST.get("digest", "")
                 )
             except (ServiceError, rules.RuleError) as error:
+                raise_refusal(error)
                 messages.error(request, error.message)
             else:
                 messages.success(request, _("The term is closed and its grades are final."))
@@ -108,6 +109,7 @@ def reopen_term(request, organization_id: int, term_id: int):
     try:
         services.reopen_term(request.user, organization_id, term_id, reason=request.POST.get("reason", ""))
     except ServiceError as error:
+        raise_refusal(error)
         if isinstance(error, NotFound):
             raise
         messages.error(request, error.message)
@@ -124,9 +126,8 @@ def decide_request(request, request_id: int):
     approve = request.POST.get("decision") == "approve"
     try:
         change = services.decide_change(request.user, request_id, approve=approve)
-    except NotFound:
-        raise Http404 from None
     except ServiceError as error:
+        raise_refusal(error)
         messages.error(request, error.message)
         return redirect("school:index")
     messages.success(request, _("The change is applied.") if approve else _("The request is rejected."))
@@ -136,26 +137,50 @@ def decide_request(request, request_id: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_csv(request, organization_id: int):
+    """Upload, preview, confirm and follow a CSV import; checking and writing run as background jobs."""
+    from django.urls import reverse
+    from django.utils.translation import get_language
+
+    from . import tasks
+
     organization = queries.directed_organization(_actor(request), organization_id)
-    term = queries.current_term()
-    report = None
-    if request.method == "POST":
-        files = {name: request.FILES[name].read() for name in onboarding.FILE_COLUMNS if name in request.FILES}
-        if not files:
-            messages.error(request, _("Choose at least one CSV file."))
+    here = reverse("school:import", args=[organization.pk])
+    if request.method == "POST" and request.POST.get("job"):
+        job_id = to_int(request.POST.get("job")) or 0
+        try:
+            job = onboarding.confirm_job(request.user, organization.pk, job_id, request.POST.get("digest", ""))
+        except NotFound:
+            raise
+        except ServiceError as error:
+            raise_refusal(error)
+            messages.error(request, error.message)
         else:
-            try:
-                report = onboarding.import_school(request.user, organization.pk, term.year_id, files)
-            except NotFound:
-                raise Http404 from None
-            if report.ok:
-                messages.success(request, _("The import is complete."))
-            else:
-                messages.error(request, _("Nothing was imported: correct the rows listed below and try again."))
+            tasks.apply_import.delay(job.pk)
+        return redirect(f"{here}?job={job_id}")
+    if request.method == "POST":
+        uploads = {name: request.FILES[name] for name in onboarding.FILE_ORDER if name in request.FILES}
+        term = queries.current_term()
+        try:
+            onboarding.refuse_size(sum(upload.size for upload in uploads.values()))
+            if term is None:
+                raise ServiceError(_("There is no school year to import into yet."))
+            files = {name: upload.read() for name, upload in uploads.items()}
+            job = onboarding.start_job(request.user, organization.pk, term.year_id, files, language=get_language())
+        except NotFound:
+            raise
+        except ServiceError as error:
+            raise_refusal(error)
+            messages.error(request, error.message)
+        else:
+            tasks.check_import.delay(job.pk)
+            return redirect(f"{here}?job={job.pk}")
+    job = None
+    if request.GET.get("job"):
+        job = onboarding.visible_job(request.user, organization.pk, to_int(request.GET.get("job")) or 0)
     return render(
         request,
         "journal/school/import.html",
-        {"organization": organization, "columns": onboarding.FILE_COLUMNS, "report": report},
+        {"organization": organization, "columns": onboarding.FILE_COLUMNS, **onboarding.describe_job(job)},
     )
 
 
@@ -173,9 +198,8 @@ def timetable(request, class_id: int):
                 to_int(request.POST.get("assignment")),
                 request.POST.get("room", ""),
             )
-        except NotFound:
-            raise Http404 from None
         except ServiceError as error:
+            raise_refusal(error)
             messages.error(request, error.message)
         else:
             messages.success(request, _("The timetable is saved."))
@@ -200,9 +224,8 @@ def schedule_term(request, class_id: int):
     term = queries.current_term()
     try:
         created = services.schedule_term(request.user, class_id, term.pk if term else 0)
-    except NotFound:
-        raise Http404 from None
     except ServiceError as error:
+        raise_refusal(error)
         messages.error(request, error.message)
     else:
         messages.success(request, _("Lessons added to the term: %(count)d.") % {"count": created})
@@ -214,17 +237,19 @@ def schedule_term(request, class_id: int):
 def teaching_load(request, class_id: int):
     school_class = queries.directed_class(_actor(request), class_id)
     if request.method == "POST":
+        subject_id = to_int(request.POST.get("subject"))
+        if subject_id is None or not Subject.objects.filter(pk=subject_id).exists():
+            raise Http404  # a subject the form never offered: never saved as a dangling reference
         try:
             services.set_teaching_assignment(
                 request.user,
                 school_class.pk,
-                to_int(request.POST.get("subject")) or 0,
+                subject_id,
                 to_int(request.POST.get("teacher")),
                 to_int(request.POST.get("hours")) or 0,
             )
-        except NotFound:
-            raise Http404 from None
         except ServiceError as error:
+            raise_refusal(error)
             messages.error(request, error.message)
         else:
             messages.success(request, _("The teaching load is saved."))
@@ -247,7 +272,7 @@ def teaching_load(request, class_id: int):
 @login_required
 def class_report(request, class_id: int):
     school_class = queries.directed_class(_actor(request), class_id)
-    term = queries.requested_term(request.GET.get("term"))
+    term = queries.requested_term(request.GET.get("term"), year_id=school_class.year_id)
     if term is None:
         raise Http404
     assignments, rows = queries.class_report(school_class, term)

@@ -29,6 +29,7 @@ from birtutas.kernel.bulk import insert_rows
 from birtutas.kernel.context import Acting, service
 from birtutas.kernel.errors import Conflict, NotFound, ServiceError
 from birtutas.kernel.events import Event
+from birtutas.registry import queries as registry_queries
 from birtutas.registry.models import Organization, Person, Term, User
 from birtutas.registry.permissions import Action, Actor, require, visible
 from birtutas.registry.roles import Role
@@ -399,19 +400,23 @@ def create_summative(
 
 
 def _wanted_lessons(school_class: SchoolClass, term: Term, starting: dt.date, holidays: set) -> set:
+    """The lessons the timetable asks for from `starting` to the term's end, on the school's school
+    days only (no Sundays, no holidays of its calendar, nothing outside its terms)."""
     by_weekday = defaultdict(list)
     for assignment_id, weekday, period in TimetableSlot.objects.filter(school_class=school_class).values_list(
         "assignment_id", "weekday", "period"
     ):
         by_weekday[weekday].append((assignment_id, period))
-    wanted = set()
-    day = max(term.starts_on, starting)
-    while day <= term.ends_on:
-        if day not in holidays:
-            for assignment_id, period in by_weekday.get(day.isoweekday(), ()):
-                wanted.add((assignment_id, day, period))
-        day += dt.timedelta(days=1)
-    return wanted
+    first = max(term.starts_on, starting)
+    days = (
+        registry_queries.school_days(school_class.organization_id, first, term.ends_on) if first <= term.ends_on else []
+    )
+    return {
+        (assignment_id, day, period)
+        for day in days
+        if day not in holidays
+        for assignment_id, period in by_weekday.get(day.isoweekday(), ())
+    }
 
 
 def fit_lessons_to_timetable(
@@ -771,9 +776,7 @@ def close_term(user: User, organization_id: int, term_id: int, *, confirmed_dige
     term, the year grades are computed.
     """
     organization = directed_organization(user, organization_id)
-    term = Term.objects.filter(pk=term_id).first()
-    if term is None:
-        raise NotFound(NOT_FOUND)
+    term = queries.get_term(term_id, organization_id=organization.pk)
     closure = TermClosure(organization=organization, term=term, closed_by=user)
     require(_actor(user), Action.CREATE, closure)
     rules.check_term_ended(queries.last_school_day(organization.pk, term), clock.today())
@@ -809,8 +812,6 @@ def reopen_term(user: User, organization_id: int, term_id: int, *, reason: str) 
     The term's marks open again; the year grades, which need every term closed, are withdrawn
     until it closes again, when its grades are computed anew from the marks.
     """
-    if not (reason or "").strip():
-        raise ServiceError(gettext_lazy("Give the reason for reopening the term."))
     actor = _actor(user)
     closure = (
         visible(TermClosure, actor)
@@ -827,6 +828,8 @@ def reopen_term(user: User, organization_id: int, term_id: int, *, reason: str) 
         closure,
         gettext_lazy("Only an officer of the school's district or region can reopen a term."),
     )
+    if not (reason or "").strip():
+        raise ServiceError(gettext_lazy("Give the reason for reopening the term."))
     _lock_school(organization_id)
     closure = TermClosure.objects.select_for_update().get(pk=closure.pk)
     if closure.reopened_at is not None:
@@ -928,8 +931,6 @@ def request_change(
     user: User, *, student_id: int, lesson_id: int | None, work_id: int | None, new_value: str, reason: str
 ):
     """A teacher asks to change a cell of a closed term; nothing changes until the director approves."""
-    if not reason.strip():
-        raise ServiceError(gettext_lazy("Give the reason for the change."))
     if lesson_id:
         lesson = Lesson.objects.filter(pk=lesson_id).first()
         if lesson is None:
@@ -944,6 +945,8 @@ def request_change(
         if new_value.strip():
             rules.check_points(_int(new_value), work.max_points)
     _enrolled(assignment.school_class_id, student_id)
+    if not reason.strip():
+        raise ServiceError(gettext_lazy("Give the reason for the change."))
     org_id = assignment.school_class.organization_id
     if not is_term_closed(org_id, term_id):
         raise ServiceError(gettext_lazy("The term is open: change the cell directly."))

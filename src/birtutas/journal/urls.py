@@ -2,7 +2,7 @@ from django.urls import path
 
 from birtutas.kernel.parsing import register_id_converter
 
-from . import school_views, views
+from . import link_views, people_views, school_views, views
 
 # <id:…> takes only ids that fit the database: a longer number is a 404, never an overflow.
 register_id_converter()
@@ -38,6 +38,7 @@ school = (
         path("<id:organization_id>/term/<id:term_id>/close/", school_views.close_term, name="close_term"),
         path("<id:organization_id>/term/<id:term_id>/reopen/", school_views.reopen_term, name="reopen_term"),
         path("closures/", school_views.area_closures, name="area_closures"),
+        path("links/", link_views.links, name="links"),
         path("<id:organization_id>/person/<id:person_id>/history/", school_views.person_history, name="person_history"),
         path("request/<id:request_id>/decide/", school_views.decide_request, name="decide"),
         path("class/<id:class_id>/timetable/", school_views.timetable, name="timetable"),
@@ -45,6 +46,12 @@ school = (
         path("class/<id:class_id>/load/", school_views.teaching_load, name="load"),
         path("class/<id:class_id>/report/", school_views.class_report, name="report"),
         path("history/<id:student_id>/<id:lesson_id>/", school_views.cell_history, name="history"),
+        path("<id:organization_id>/people/", people_views.people, name="people"),
+        path("<id:organization_id>/people/<id:person_id>/code/", people_views.issue_code, name="people_code"),
+        path("<id:organization_id>/people/<id:person_id>/leave/", people_views.deactivate, name="people_leave"),
+        path("<id:organization_id>/people/<id:person_id>/return/", people_views.reactivate, name="people_return"),
+        path("<id:organization_id>/people/<id:person_id>/transfer/", people_views.transfer, name="people_transfer"),
+        path("class/<id:class_id>/letters/", people_views.class_letters, name="class_letters"),
     ],
     "school",
 )

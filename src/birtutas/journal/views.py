@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from birtutas.kernel.errors import NotFound, ServiceError
+from birtutas.kernel.errors import ServiceError, raise_refusal
 from birtutas.kernel.parsing import to_date, to_int
 from birtutas.registry.permissions import Actor
 from birtutas.registry.queries import person_history
@@ -91,6 +91,7 @@ def _save_grid(request, grid: queries.JournalGrid):
                 services.set_points(request.user, object_id, student_id, new)
                 changed += 1
         except (ServiceError, rules.RuleError) as error:
+            raise_refusal(error)
             errors.append(
                 _("%(student)s: %(error)s (typed: «%(value)s»)")
                 % {"student": row.student.short_name, "error": error.message, "value": value}
@@ -112,9 +113,8 @@ def journal_cell(request, lesson_id: int, student_id: int):
     value = request.POST.get("value", "")
     try:
         entry = services.set_cell(request.user, lesson_id, student_id, value)
-    except NotFound:
-        raise Http404 from None
     except (ServiceError, rules.RuleError) as error:
+        raise_refusal(error)
         return JsonResponse({"ok": False, "error": str(error.message)}, status=getattr(error, "status", 400))
     return JsonResponse({"ok": True, "value": rules.format_cell(entry.mark, entry.attendance, get_language() or "kk")})
 
@@ -128,9 +128,8 @@ def journal_points(request, work_id: int, student_id: int):
         if value and points is None:
             raise ServiceError(_("Points must be a whole number."))
         services.set_points(request.user, work_id, student_id, points)
-    except NotFound:
-        raise Http404 from None
     except (ServiceError, rules.RuleError) as error:
+        raise_refusal(error)
         return JsonResponse({"ok": False, "error": str(error.message)}, status=getattr(error, "status", 400))
     return JsonResponse({"ok": True, "value": "" if points is None else str(points)})
 
@@ -151,9 +150,8 @@ def lesson_edit(request, lesson_id: int):
                 homework_due=to_date(request.POST.get("homework_due")),
                 objective_ids=[i for i in map(to_int, request.POST.getlist("objectives")) if i],
             )
-        except NotFound:
-            raise Http404 from None
         except ServiceError as error:
+            raise_refusal(error)
             messages.error(request, error.message)
         else:
             messages.success(request, _("The lesson is saved."))
@@ -183,9 +181,8 @@ def summative_create(request, assignment_id: int, term_id: int):
             max_points=to_int(request.POST.get("max_points")) or 0,
             date=to_date(request.POST.get("date")) or dt.date.min,
         )
-    except NotFound:
-        raise Http404 from None
     except ServiceError as error:
+        raise_refusal(error)
         messages.error(request, error.message)
     else:
         messages.success(request, _("The summative work is added."))
@@ -199,7 +196,8 @@ def change_request(request, assignment_id: int, term_id: int):
     target = request.POST.get("cell", "")
     kind, _sep, object_id = target.partition("-")
     try:
-        services.teachable_assignment(request.user, assignment_id)
+        assignment = services.teachable_assignment(request.user, assignment_id)
+        queries.get_term(term_id, year_id=assignment.school_class.year_id)
         services.request_change(
             request.user,
             student_id=to_int(request.POST.get("student")) or 0,
@@ -208,9 +206,8 @@ def change_request(request, assignment_id: int, term_id: int):
             new_value=request.POST.get("value", ""),
             reason=request.POST.get("reason", ""),
         )
-    except NotFound:
-        raise Http404 from None
     except (ServiceError, rules.RuleError) as error:
+        raise_refusal(error)
         messages.error(request, error.message)
     else:
         messages.success(request, _("Your request is sent to the director."))

@@ -33,3 +33,10 @@ class Forbidden(ServiceError):
     """The actor may see the object but may not make this change."""
 
     status = 403
+
+
+def raise_refusal(error: Exception) -> None:
+    """Re-raise a refusal of who is asking (403, 404), so it becomes the error page; a mistake in
+    what they typed (400, 409) is the caller's to show beside the form."""
+    if getattr(error, "status", 400) in (403, 404):
+        raise error

@@ -53,3 +53,4 @@ class Event(models.TextChoices):
     CHANGE_DECIDE = "change_request.decide", _("change request decided")
     IMPORT_APPLY = "import.apply", _("import applied")
     CURRICULUM_LOAD = "curriculum.load", _("curriculum loaded")
+    DISTRICT_REGISTER = "district.register", _("district registered")

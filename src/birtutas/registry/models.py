@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from .permissions import AnyoneSignedIn, IsSelfPerson, Nobody, StaffOfOrganization
+from .permissions import AnyoneSignedIn, IsOwnAccount, IsSelfPerson, Nobody, Permissions, StaffOfOrganization
 from .roles import AREA_ROLES, SCHOOL_ADMIN_ROLES, Role  # noqa: F401 - re-exported
 
 
@@ -77,6 +78,8 @@ class Organization(LocalizedNameMixin):
         FIBER = "fiber", _("fibre optic")
 
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="organizations")
+    # The business identification number (БСН / БИН), the key of the national list of schools.
+    bin = models.CharField(_("BIN"), max_length=12, unique=True, null=True, blank=True)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.SCHOOL)
     locality = models.CharField(_("locality"), max_length=8, choices=Locality.choices)
     is_small_ungraded = models.BooleanField(_("small ungraded school"), default=False)
@@ -128,8 +131,17 @@ class User(AbstractUser):
     person = models.OneToOneField(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="user")
     language = models.CharField(_("language"), max_length=2, default="kk")
     is_demo = models.BooleanField(default=False)
+    # Part of every session's check: replacing it ends all the account's sessions ("sign out everywhere").
+    session_token = models.CharField(max_length=32, blank=True, default="")
 
-    permissions = Nobody()
+    # The account holder changes their own account; a director acts through the school's Membership.
+    permissions = Permissions(Nobody(), change=IsOwnAccount("id"))
+
+    def get_session_auth_hash(self) -> str:
+        if not self.session_token:
+            return super().get_session_auth_hash()
+        key_salt = "birtutas.registry.User.get_session_auth_hash"
+        return salted_hmac(key_salt, f"{self.password}:{self.session_token}", algorithm="sha256").hexdigest()
 
 
 class Membership(models.Model):
@@ -147,7 +159,8 @@ class Membership(models.Model):
     # A role ends (a teacher leaves, a student moves school) without losing the row or its history.
     ended_on = models.DateField(null=True, blank=True)
 
-    permissions = Nobody()
+    # The school's administration ends and restores the roles held in their school, and nowhere else.
+    permissions = Permissions(Nobody(), change=StaffOfOrganization("organization_id"))
 
     class Meta:
         constraints = [
@@ -170,37 +183,123 @@ class Guardianship(models.Model):
         constraints = [models.UniqueConstraint(fields=["guardian", "student"], name="guardianship_unique")]
 
 
+# ------------------------------------------------------------------ the school calendar
+
+from .permissions import NOTHING as NO_ROWS  # noqa: E402 - the calendar's own rules, beside its models
+from .permissions import OfficerOfArea, Permission, resolve  # noqa: E402
+
+
+class MinistryDefault(Permission):
+    """The row belongs to the ministry's default calendar (no organization at `path`): everyone
+    signed in reads it."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def q(self, actor) -> models.Q:
+        return models.Q(**{f"{self.path}__isnull": True}) if actor.is_authenticated else NO_ROWS
+
+    def allows(self, actor, obj) -> bool:
+        return actor.is_authenticated and resolve(obj, self.path) is None
+
+
+class HoldsRole(Permission):
+    """The actor holds one of `roles`, wherever (a role of the whole system, such as its administrator)."""
+
+    def __init__(self, *roles: str):
+        self.roles = roles
+
+    def q(self, actor) -> models.Q:
+        return models.Q() if actor.has_role(*self.roles) else NO_ROWS
+
+    def allows(self, actor, obj) -> bool:
+        return actor.has_role(*self.roles)
+
+
+def calendar_permissions(path: str) -> Permissions:
+    """A calendar record whose organization is at `path`: the ministry's default (no organization) is
+    read by everyone signed in and changed only by a system administrator; a school's own calendar
+    is read by the school's people (and the officers above it) and changed by its administration."""
+    read = MinistryDefault(path) | StaffOfOrganization(path, Role.values) | OfficerOfArea(path, AREA_ROLES)
+    write = StaffOfOrganization(path, SCHOOL_ADMIN_ROLES) | (MinistryDefault(path) & HoldsRole(Role.SYSADMIN))
+    return Permissions(read, create=write, change=write, delete=write)
+
+
 class AcademicYear(models.Model):
-    name = models.CharField(max_length=9, unique=True)  # "2026-2027"
+    """A school year. Without an organization it is the ministry's default calendar; an organization
+    adopts a copy of it (terms or semesters, holidays) and adjusts its own copy."""
+
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="academic_years"
+    )
+    name = models.CharField(max_length=9)  # "2026-2027"
     starts_on = models.DateField()
     ends_on = models.DateField()
 
-    permissions = AnyoneSignedIn()
+    permissions = calendar_permissions("organization_id")
 
     class Meta:
         ordering = ["-starts_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                condition=models.Q(organization__isnull=False),
+                name="year_unique_in_organization",
+            ),
+            models.UniqueConstraint(
+                fields=["name"], condition=models.Q(organization__isnull=True), name="year_unique_default"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
 
 class Term(models.Model):
+    """A term (тоқсан, four a school year) or a semester (two, in colleges and universities)."""
+
+    class Kind(models.TextChoices):
+        TERM = "term", _("term")
+        SEMESTER = "semester", _("semester")
+
     year = models.ForeignKey(AcademicYear, on_delete=models.CASCADE, related_name="terms")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.TERM)
     number = models.PositiveSmallIntegerField()
     starts_on = models.DateField()
     ends_on = models.DateField()
 
-    permissions = AnyoneSignedIn()
+    permissions = calendar_permissions("year__organization_id")
 
     class Meta:
         ordering = ["starts_on"]
         constraints = [
             models.UniqueConstraint(fields=["year", "number"], name="term_unique_number"),
-            models.CheckConstraint(condition=models.Q(number__gte=1, number__lte=4), name="term_number_1_4"),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="term_number_positive"),
         ]
 
     def __str__(self) -> str:
+        if self.kind == self.Kind.SEMESTER:
+            return _("Semester %(number)d, %(year)s") % {"number": self.number, "year": self.year.name}
         return _("Term %(number)d, %(year)s") % {"number": self.number, "year": self.year.name}
+
+
+class Holiday(LocalizedNameMixin):
+    """Days without lessons in a school year: a school holiday (каникулы) or a public holiday."""
+
+    year = models.ForeignKey(AcademicYear, on_delete=models.CASCADE, related_name="holidays")
+    starts_on = models.DateField(_("first day"))
+    ends_on = models.DateField(_("last day"))
+
+    permissions = calendar_permissions("year__organization_id")
+
+    class Meta:
+        ordering = ["starts_on", "ends_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "starts_on", "ends_on"], name="holiday_unique_dates"),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="holiday_dates_in_order"
+            ),
+        ]
 
 
 class ApiToken(models.Model):
@@ -214,3 +313,117 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     permissions = Nobody()
+
+
+class AccountCode(models.Model):
+    """A one-time code with which a person activates their account or resets its password.
+
+    Only a keyed hash of the code is stored; the code itself is printed on a letter or sent by
+    e-mail or SMS once, when it is issued. A code expires, works once, and a newer code of the
+    same person replaces it. `organization` is the school through which it was issued (none when
+    the person asked for it themselves or the ministry issued it).
+    """
+
+    class Purpose(models.TextChoices):
+        ACTIVATION = "activation", _("activation")
+        RESET = "reset", _("password reset")
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="account_codes")
+    purpose = models.CharField(_("purpose"), max_length=10, choices=Purpose.choices)
+    digest = models.CharField(max_length=64, unique=True)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="account_codes"
+    )
+    issued_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("issued at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("replaced at"), null=True, blank=True)
+
+    permissions = Permissions(
+        StaffOfOrganization("organization_id"),
+        create=StaffOfOrganization("organization_id"),
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["person", "purpose", "used_at"], name="account_code_person_idx")]
+
+
+from .permissions import NOTHING, Permission  # noqa: E402 - appended here, beside the one model that needs it
+
+
+class DirectsPersonSchool(Permission):
+    """A director or deputy of a school where the request's person (or their child) holds a current role.
+
+    Never one of the school that asks: a school does not confirm its own request.
+    """
+
+    def q(self, actor) -> models.Q:
+        orgs = actor.organization_ids(SCHOOL_ADMIN_ROLES)
+        if not orgs:
+            return NOTHING
+        own = LinkRequest.objects.filter(
+            person__memberships__organization_id__in=orgs, person__memberships__ended_on__isnull=True
+        )
+        child = LinkRequest.objects.filter(
+            person__wards__student__memberships__organization_id__in=orgs,
+            person__wards__student__memberships__ended_on__isnull=True,
+        )
+        return (models.Q(pk__in=own.values("pk")) | models.Q(pk__in=child.values("pk"))) & ~models.Q(
+            organization_id__in=orgs
+        )
+
+    def allows(self, actor, obj) -> bool:
+        orgs = set(actor.organization_ids(SCHOOL_ADMIN_ROLES))
+        if not orgs or obj.organization_id in orgs:
+            return False
+        return (
+            Membership.objects.filter(organization_id__in=orgs, ended_on__isnull=True)
+            .filter(models.Q(person_id=obj.person_id) | models.Q(person__guardians__guardian_id=obj.person_id))
+            .exists()
+        )
+
+
+class LinkRequest(models.Model):
+    """A school's request to link a person registered elsewhere (or using their own account) to it.
+
+    Nothing of the person changes until they, from their account, or a director of their current
+    school accept it. `roles` are granted in `organization`; `wards` (student ids) get the person as
+    a guardian and `guardians` (person ids) become theirs; `attachments` is what the requesting
+    domain applies on acceptance (the journal: an enrollment, a class to lead, a teaching load).
+    `name_given` is the name as the asking school wrote it, so the person can tell whether it is them.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for confirmation")
+        ACCEPTED = "accepted", _("accepted")
+        DECLINED = "declined", _("declined")
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="link_requests")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="link_requests")
+    name_given = models.CharField(_("name given by the school"), max_length=300, blank=True)
+    roles = models.JSONField(default=list)
+    wards = models.JSONField(default=list)
+    guardians = models.JSONField(default=list)
+    attachments = models.JSONField(default=dict)
+    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    permissions = Permissions(
+        IsSelfPerson("person_id") | DirectsPersonSchool(),
+        change=IsSelfPerson("person_id") | DirectsPersonSchool(),
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "organization"],
+                condition=models.Q(state="pending"),
+                name="link_request_one_pending",
+            )
+        ]

@@ -144,7 +144,10 @@ class AnyOf(Permission):
     def q(self, actor: Actor) -> Q:
         result = NOTHING
         for part in self.parts:
-            result |= part.q(actor)
+            q = part.q(actor)
+            if not q:  # Q() is "every row"; Django drops an empty Q from an OR, so say it outright
+                return Q()
+            result |= q
         return result
 
     def allows(self, actor: Actor, obj) -> bool:

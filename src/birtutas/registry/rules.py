@@ -1,13 +1,17 @@
-"""Pure registry rules, no Django models: the IIN (ЖСН / ИИН) and how it is shown.
+"""Pure registry rules, no Django models: the IIN (ЖСН / ИИН) and how it is shown, and the school calendar.
 
 The IIN is 12 digits: YYMMDD birth date, a century-and-sex digit (1–6), four serial digits
 and a check digit computed with two weight sequences (the second used when the first
 gives 10; a second 10 means the number cannot be valid).
+
+A school year holds terms (or semesters) in order, not overlapping, inside the year, and holidays
+inside the year; a school day is a Monday to Saturday inside a term and outside every holiday.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -102,3 +106,166 @@ def mask_iin(iin: str) -> str:
     if len(iin) != 12:
         return "•" * 12
     return f"{iin[:2]}••••••••{iin[-2:]}"
+
+
+# ---------------------------------------------------------------- the school calendar
+
+SCHOOL_WEEKDAYS = 6  # Monday (1) to Saturday (6): many schools teach on Saturdays
+
+
+@dataclass(frozen=True)
+class Span:
+    """Dates from the first to the last day, both included."""
+
+    starts_on: dt.date
+    ends_on: dt.date
+
+    def covers(self, day: dt.date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+    def overlaps(self, other: Span) -> bool:
+        return self.starts_on <= other.ends_on and other.starts_on <= self.ends_on
+
+
+@dataclass(frozen=True)
+class TermDates(Span):
+    number: int = 1
+
+
+def _a_year_after(day: dt.date) -> dt.date:
+    """The same date a year later (29 February becomes 1 March)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return dt.date(day.year + 1, 3, 1)
+
+
+def _day(date: dt.date) -> str:
+    return date.strftime("%d.%m.%Y")
+
+
+def _term_name(number: int, semesters: bool) -> str:
+    return str(
+        _("Semester %(number)d") % {"number": number} if semesters else _("Term %(number)d") % {"number": number}
+    )
+
+
+def calendar_problems(
+    year: Span, terms: Sequence[TermDates], holidays: Sequence[Span] = (), *, semesters: bool = False
+) -> list[str]:
+    """Everything wrong with a school year's dates, each said in the user's language (none: all is well).
+
+    The year ends after it begins and lasts at most a year; terms (`semesters`: semesters) are
+    numbered 1, 2, 3… without gaps, each ends on or after its first day, inside the year, and each
+    begins after the previous one ends; holidays end on or after their first day, inside the year.
+    """
+    problems: list[str] = []
+    year_ok = False
+    if year.ends_on <= year.starts_on:
+        problems.append(_("The school year must end after it begins."))
+    elif year.ends_on >= _a_year_after(year.starts_on):
+        problems.append(_("A school year cannot be longer than a year."))
+    else:
+        year_ok = True
+    if not terms:
+        problems.append(_("A school year needs at least one term."))
+    numbers = [t.number for t in terms]
+    if sorted(numbers) != list(range(1, len(numbers) + 1)):
+        problems.append(
+            _("Terms are numbered 1, 2, 3… in order, without gaps or repeats (not %(numbers)s).")
+            % {"numbers": ", ".join(str(n) for n in numbers)}
+        )
+    ordered = sorted(terms, key=lambda t: (t.number, t.starts_on))
+    for term in ordered:
+        name = _term_name(term.number, semesters)
+        if term.ends_on < term.starts_on:
+            problems.append(
+                _("%(term)s ends on %(end)s, before its first day %(start)s.")
+                % {"term": name, "end": _day(term.ends_on), "start": _day(term.starts_on)}
+            )
+        elif year_ok and not (year.covers(term.starts_on) and year.covers(term.ends_on)):
+            problems.append(
+                _("%(term)s (%(start)s – %(end)s) is not inside the school year (%(year_start)s – %(year_end)s).")
+                % {
+                    "term": name,
+                    "start": _day(term.starts_on),
+                    "end": _day(term.ends_on),
+                    "year_start": _day(year.starts_on),
+                    "year_end": _day(year.ends_on),
+                }
+            )
+    for previous, term in zip(ordered, ordered[1:], strict=False):
+        if term.starts_on <= previous.ends_on:
+            problems.append(
+                _("%(term)s must begin after %(previous)s ends (%(end)s).")
+                % {
+                    "term": _term_name(term.number, semesters),
+                    "previous": _term_name(previous.number, semesters),
+                    "end": _day(previous.ends_on),
+                }
+            )
+    for holiday in holidays:
+        if holiday.ends_on < holiday.starts_on:
+            problems.append(
+                _("A holiday cannot end on %(end)s, before its first day %(start)s.")
+                % {"end": _day(holiday.ends_on), "start": _day(holiday.starts_on)}
+            )
+        elif year_ok and not (year.covers(holiday.starts_on) and year.covers(holiday.ends_on)):
+            problems.append(
+                _("The holiday %(start)s – %(end)s is not inside the school year (%(year_start)s – %(year_end)s).")
+                % {
+                    "start": _day(holiday.starts_on),
+                    "end": _day(holiday.ends_on),
+                    "year_start": _day(year.starts_on),
+                    "year_end": _day(year.ends_on),
+                }
+            )
+    return [str(p) for p in problems]
+
+
+def is_school_day(day: dt.date, terms: Iterable[Span], holidays: Iterable[Span]) -> bool:
+    """Monday to Saturday, inside a term, and not a holiday."""
+    return (
+        day.isoweekday() <= SCHOOL_WEEKDAYS
+        and any(term.covers(day) for term in terms)
+        and not any(holiday.covers(day) for holiday in holidays)
+    )
+
+
+def school_days(first: dt.date, last: dt.date, terms: Sequence[Span], holidays: Sequence[Span]) -> list[dt.date]:
+    """The school days from `first` to `last`, both included."""
+    days, day = [], first
+    while day <= last:
+        if is_school_day(day, terms, holidays):
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def term_for(day: dt.date, terms: Sequence):
+    """The term a day belongs to; between terms, the one that ended last; before the first, the first.
+
+    Any objects with `starts_on` and `ends_on` will do (TermDates, or the registry's Term rows).
+    """
+    ordered = sorted(terms, key=lambda t: t.starts_on)
+    if not ordered:
+        return None
+    covering = next((t for t in ordered if t.starts_on <= day <= t.ends_on), None)
+    if covering is not None:
+        return covering
+    started = [t for t in ordered if t.starts_on <= day]
+    return started[-1] if started else ordered[0]
+
+
+def semesters_from_terms(terms: Sequence[TermDates]) -> list[TermDates]:
+    """Two semesters from a school year's terms, for a college or university adopting the school calendar:
+    the first half of the terms makes the first semester, the rest the second."""
+    ordered = sorted(terms, key=lambda t: t.number)
+    if len(ordered) <= 2:
+        return [TermDates(t.starts_on, t.ends_on, number=i) for i, t in enumerate(ordered, start=1)]
+    half = (len(ordered) + 1) // 2
+    first, second = ordered[:half], ordered[half:]
+    return [
+        TermDates(first[0].starts_on, first[-1].ends_on, number=1),
+        TermDates(second[0].starts_on, second[-1].ends_on, number=2),
+    ]
