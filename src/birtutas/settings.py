@@ -32,6 +32,9 @@ DEBUG = env_bool("BIRTUTAS_DEBUG", default=not PRODUCTION)
 # Demo mode lists and allows the demo accounts; outside it they are never created.
 DEMO_MODE = env_bool("BIRTUTAS_DEMO", default=False)
 ALLOWED_HOSTS = os.environ.get("BIRTUTAS_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+# What one CSV import may hold: larger files are refused before they are read at length.
+IMPORT_MAX_BYTES = int(os.environ.get("BIRTUTAS_IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
+IMPORT_MAX_ROWS = int(os.environ.get("BIRTUTAS_IMPORT_MAX_ROWS", "6000"))
 # The address people type to reach this server; printed on activation letters and in e-mails.
 SITE_URL = os.environ.get("BIRTUTAS_SITE_URL", "http://127.0.0.1:8000/")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("BIRTUTAS_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
