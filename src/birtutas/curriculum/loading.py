@@ -13,8 +13,6 @@ checked and every fault reported with its line; the caller writes only when ther
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from birtutas.kernel import csvtext
 from birtutas.kernel.progress import Progress
 
 from .rules import CODE_MAX_LENGTH, RuleError, parse_grade, parse_objective_code
@@ -92,7 +91,7 @@ def check_file(
     `progress` shows the rows checked on stderr (a long ministry file takes a while).
     """
     checked = CheckedFile()
-    text, bad_line = _decode(content)
+    text, bad_line = csvtext.decode(content)
     if text is None:
         checked.errors.append(
             RowError(bad_line, _("The file is not in UTF-8 from this line on: save it as “CSV UTF-8” and try again."))
@@ -101,14 +100,14 @@ def check_file(
     known = {code.lower() for code in known_subjects}
     try:
         records = list(_records(text))
-    except _UnreadableCSV as error:
+    except csvtext.UnreadableCSV as error:
         checked.errors.append(RowError(error.line, _("This line cannot be read as CSV (check the quotation marks).")))
         return checked
     if not records:
         checked.errors.append(RowError(1, _("The file is empty: it needs a header and one objective a row.")))
         return checked
     header_line, header = records[0]
-    columns = [_column_name(c) for c in header]
+    columns = [csvtext.column_name(c) for c in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         checked.errors.append(
@@ -223,43 +222,6 @@ def _new_subject(checked: CheckedFile, line: int, code: str, row: dict[str, str]
 # ------------------------------------------------------------------ CSV
 
 
-def _decode(content: bytes | str) -> tuple[str | None, int]:
-    """The text of a file and 0, or None and the line where it stops being UTF-8."""
-    if isinstance(content, str):
-        return content.removeprefix("\ufeff"), 0
-    try:
-        return content.decode("utf-8-sig"), 0
-    except UnicodeDecodeError as error:
-        return None, content[: error.start].count(b"\n") + 1
-
-
-def _delimiter(text: str) -> str:
-    """',' or ';': whichever the header uses more."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    return ";" if header.count(";") > header.count(",") else ","
-
-
-def _column_name(raw: str) -> str:
-    return re.sub(r"[\s\-]+", "_", raw.strip().lower())
-
-
-class _UnreadableCSV(Exception):
-    def __init__(self, line: int):
-        super().__init__(line)
-        self.line = line
-
-
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Each CSV record with the line it starts on (a quoted value may span lines); blank lines skipped."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
-    previous = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error:
-            raise _UnreadableCSV(previous + 1) from None
-        if cells:
-            yield previous + 1, cells
-        previous = reader.line_num
+    """Each record with its line; blank lines skipped, a malformed quote refused."""
+    return csvtext.records(text, strict=True, skip_blank=True)

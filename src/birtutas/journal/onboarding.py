@@ -27,10 +27,8 @@ Long imports run as a background job (`ImportJob`, see `start_job`, `check_job`,
 from __future__ import annotations
 
 import base64
-import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import re
 from collections import Counter, defaultdict
@@ -48,7 +46,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from birtutas.kernel import clock
+from birtutas.kernel import clock, csvtext
 from birtutas.kernel.audit import record, record_many
 from birtutas.kernel.context import Acting, Via, acting_via, service, writing
 from birtutas.kernel.errors import Conflict, NotFound, ServiceError
@@ -375,51 +373,14 @@ class _Table:
     broken: bool = False  # the file could not be read: references into it are not reported again
 
 
-def _decode(content: bytes | str) -> tuple[str | None, int]:
-    """The text of a file and 0, or None and the line where it stops being UTF-8."""
-    if isinstance(content, str):
-        return content.removeprefix("\ufeff"), 0
-    try:
-        return content.decode("utf-8-sig"), 0
-    except UnicodeDecodeError as error:
-        return None, content[: error.start].count(b"\n") + 1
-
-
-def _delimiter(text: str) -> str:
-    """',' or ';': whichever the header uses more (spreadsheets in ru/kk locales save with ';')."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    return ";" if header.count(";") > header.count(",") else ","
-
-
-def _column_name(raw: str) -> str:
-    return re.sub(r"[\s\-]+", "_", raw.strip().lower())
-
-
-class _UnreadableCSV(Exception):
-    def __init__(self, line: int):
-        super().__init__(line)
-        self.line = line
-
-
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Each CSV record with the line it starts on (a quoted value may span lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    previous = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error:
-            raise _UnreadableCSV(previous + 1) from None
-        yield previous + 1, cells
-        previous = reader.line_num
+    return csvtext.records(text)
 
 
 def _read_table(name: str, content: bytes | str | None, errors: list[RowError]) -> _Table | None:
     if content is None:
         return None
-    text, bad_line = _decode(content)
+    text, bad_line = csvtext.decode(content)
     if text is None:
         errors.append(
             RowError(
@@ -438,7 +399,7 @@ def _read_table(name: str, content: bytes | str | None, errors: list[RowError]) 
             if not any(cell.strip() for cell in cells):
                 continue
             if columns is None:
-                columns = [_column_name(cell) for cell in cells]
+                columns = [csvtext.column_name(cell) for cell in cells]
                 missing = [c for c in REQUIRED_COLUMNS[name] if c not in columns]
                 if missing:
                     errors.append(
@@ -470,7 +431,7 @@ def _read_table(name: str, content: bytes | str | None, errors: list[RowError]) 
                 if column in FILE_COLUMNS[name] and column not in values:
                     values[column] = cells[index].strip() if index < len(cells) else ""
             table.rows.append(_Row(name, line, values))
-    except _UnreadableCSV as error:
+    except csvtext.UnreadableCSV as error:
         errors.append(RowError(name, error.line, _("The file cannot be read as CSV from this line on.")))
         table.broken = True
     return table

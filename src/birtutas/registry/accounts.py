@@ -367,7 +367,7 @@ class CodeError(ServiceError):
 def _how_to_get_a_new_code() -> str:
     return _(
         "Ask your class teacher or the school's director for a new code. If your account has an e-mail address "
-        "or a phone number, you can also have a code sent to it: use \u201cForgot your password?\u201d."
+        "or a phone number, you can also have a code sent to it: use “Forgot your password?”."
     )
 
 
