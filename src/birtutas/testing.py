@@ -235,11 +235,11 @@ class AccessWorld:
 
     Added to `build_world()` for the access test: a deputy director and a class teacher who
     teaches nothing in the class they lead (school A), an officer of the region both schools are
-    in and a system administrator; a term of the previous school year (the ministry's calendar) and
-    school B's own calendar of that year, with a holiday, and school A's own copy of it; marks,
-    absences, points and homework (unique text per class) in every class, with the families'
-    notifications delivered; a checked import job of each school; a link request that A's teacher
-    may decide and one they may not; term 1 closed in both schools.
+    in and a system administrator; a term of the previous school year (the ministry's calendar),
+    school A's own copy of that year, and school B's own calendar of the year before, with a
+    holiday; marks, absences, points and homework (unique text per class) in every class, with
+    the families' notifications delivered; a checked import job of each school; a link request
+    that A's teacher may decide and one they may not; term 1 closed in both schools.
     """
 
     world: World
@@ -250,7 +250,7 @@ class AccessWorld:
     a_year: AcademicYear  # school A's own copy of the previous school year
     a_term: Term  # its term 2: ended and open, so A's director may close it
     old_term: Term  # term 2 of the previous school year, in the ministry's calendar
-    b_year: AcademicYear  # school B's own calendar of the previous year
+    b_year: AcademicYear  # school B's own calendar of 2024-2025, a year only it has
     b_term: Term
     b_holiday: Holiday
     homework: dict[tuple[str, str], str]  # ("a" or "b" school, "a" or "b" class) -> homework text
@@ -265,6 +265,7 @@ def build_access_world(world: World | None = None) -> AccessWorld:
 
     from birtutas.journal import onboarding, services
     from birtutas.kernel.context import writing
+    from birtutas.registry import calendar
     from birtutas.registry import services as registry_services
 
     world = world or build_world()
@@ -299,21 +300,20 @@ def build_access_world(world: World | None = None) -> AccessWorld:
         Holiday.objects.create(
             year=old_year, starts_on=dt.date(2025, 12, 29), ends_on=dt.date(2026, 1, 7), name_kk="Қыс", name_ru="Зима"
         )
+        # School B has been on the platform a year longer: its own calendar of a year nobody else has.
         b_year = AcademicYear.objects.create(
-            organization=b.organization, name="2025-2026", starts_on=dt.date(2025, 9, 1), ends_on=dt.date(2026, 5, 25)
+            organization=b.organization, name="2024-2025", starts_on=dt.date(2024, 9, 2), ends_on=dt.date(2025, 5, 25)
         )
         b_term = Term.objects.create(
-            year=b_year, number=2, starts_on=dt.date(2025, 11, 3), ends_on=dt.date(2025, 12, 26)
+            year=b_year, number=2, starts_on=dt.date(2024, 11, 4), ends_on=dt.date(2024, 12, 27)
         )
         b_holiday = Holiday.objects.create(
             year=b_year,
-            starts_on=dt.date(2025, 12, 29),
-            ends_on=dt.date(2026, 1, 7),
+            starts_on=dt.date(2024, 12, 30),
+            ends_on=dt.date(2025, 1, 7),
             name_kk="Қысқы демалысb",
             name_ru="Зимние каникулыb",
         )
-    from birtutas.registry import calendar
-
     # School A keeps its own copy of the previous year (its own terms and holiday, which its director edits).
     a_year = calendar.adopt_default(a.director, a.organization.pk, old_year.pk)
     homework = {}
