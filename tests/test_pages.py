@@ -425,3 +425,11 @@ def test_the_class_report_costs_the_same_queries_whatever_the_class_size(world):
     assert large_page.count("Көп") == 40  # every new student has a row
     assert all(f"Пән {i}" in large_page for i in range(6))
     assert large == small
+
+
+def test_an_officer_finds_the_closed_terms_and_an_analyst_does_not(world):
+    officer = signed_in(world.district_officer).get("/area/").content.decode()
+    analyst = signed_in(world.analyst).get("/area/").content.decode()
+    assert 'href="/school/closures/"' in officer and 'href="/school/closures/"' not in analyst
+    assert signed_in(world.district_officer).get("/school/closures/").status_code == 200
+    assert signed_in(world.analyst).get("/school/closures/").status_code == 404

@@ -14,7 +14,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from birtutas.registry.permissions import Actor
-from birtutas.registry.roles import AREA_ROLES, SCHOOL_ADMIN_ROLES, TEACHING_ROLES, Role
+from birtutas.registry.roles import AREA_ROLES, OFFICER_ROLES, SCHOOL_ADMIN_ROLES, TEACHING_ROLES, Role
 
 HAT_SESSION_KEY = "birtutas_role"
 
@@ -76,6 +76,8 @@ def navigation(request):
         nav[hat.section] = True
         if hat.key == "director":
             nav["people"] = actor.organization_ids(SCHOOL_ADMIN_ROLES)[:1]
+        # An officer of a district or region reopens closed terms; an analyst does not.
+        nav["closures"] = hat.key == "officer" and actor.area(OFFICER_ROLES) is not None
     context.update(
         nav=nav,
         hats=hats,
