@@ -311,6 +311,7 @@ def test_the_director_and_the_family_read_a_students_history_and_nobody_else_doe
 
     a, b = world.a, world.b
     services.set_cell(a.teacher, a.lessons_a[0].pk, a.student.pk, "7")
+    services.grade_open_term(a.organization.pk, world.term)  # an event no person made
     school_url = f"/school/{a.organization.pk}/person/{a.student.pk}/history/"
     family_url = f"/diary/{a.student.pk}/history/"
     for user, url in ((a.director, school_url), (a.guardian, family_url), (a.student_user, family_url)):
