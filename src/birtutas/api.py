@@ -20,6 +20,7 @@ from ninja.security import HttpBearer, SessionAuth
 from pydantic import Field, StrictInt, StrictStr
 
 from birtutas.journal import queries, rules, services
+from birtutas.kernel import clock
 from birtutas.kernel.errors import ServiceError
 from birtutas.kernel.parsing import DATE_MAX, DATE_MIN, MAX_ID
 from birtutas.registry.permissions import Actor
@@ -193,7 +194,7 @@ class DiaryWeekOut(Schema):
 @diary_router.get("/{student_id}", response=DiaryWeekOut)
 def diary_week(request, student_id: ObjectId, week: SchoolDate | None = None):
     """A student's week: timetable, topics, homework, marks and absences."""
-    student, school_class, days = queries.diary_week(_actor(request), student_id, week or dt.date.today())
+    student, school_class, days = queries.diary_week(_actor(request), student_id, week or clock.today())
     return {
         "student": _person(student),
         "school_class": school_class.name if school_class else None,

@@ -30,6 +30,7 @@ from birtutas.journal.models import (
     TimetableSlot,
 )
 from birtutas.journal.services import compute_term_grades
+from birtutas.kernel import clock
 from birtutas.kernel.bulk import insert_rows
 from birtutas.kernel.progress import Progress
 from birtutas.registry import queries
@@ -265,7 +266,7 @@ class Generator:
     def __init__(self, size: DemoSize, log: Callable[[str], None] = print):
         self.size = size
         self.rng = random.Random(size.seed)
-        self.today = size.today or dt.date.today()
+        self.today = size.today or clock.today()
         self.log = log
         self.used_iins: set[str] = set()
 

@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from birtutas.kernel import clock
 from birtutas.kernel.errors import ServiceError, raise_refusal
 from birtutas.kernel.parsing import to_date, to_int
 from birtutas.registry.permissions import Actor
@@ -228,7 +229,7 @@ def diary_index(request):
 @login_required
 def diary_week(request, student_id: int):
     actor = _actor(request)
-    week = to_date(request.GET.get("week")) or dt.date.today()
+    week = to_date(request.GET.get("week")) or clock.today()
     student, school_class, days = queries.diary_week(actor, student_id, week)
     monday = days[0].date
     return render(
