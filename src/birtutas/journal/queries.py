@@ -489,18 +489,23 @@ def grade_inputs(
         "student_id", "school_class__assignments", "school_class__grade", "school_class__organization_id"
     )
     wanted = set(assignment_ids) if assignment_ids is not None else None
-    for sid, assignment_id, grade, org_id in rows.iterator(chunk_size=10000):
+    # A batch (a school, a term) streams its rows; a page's few rows come in one round trip, since
+    # on PostgreSQL streaming opens a server-side cursor with round trips of its own.
+    batch = school_class_id is None and student_id is None and (assignment_ids is None or len(assignment_ids) > 1)
+
+    def each(queryset, chunk_size):
+        return queryset.iterator(chunk_size=chunk_size) if batch else queryset
+
+    for sid, assignment_id, grade, org_id in each(rows, 10000):
         if assignment_id is not None and (wanted is None or assignment_id in wanted):
             inputs[(sid, assignment_id)] = GradeInputs(grade, org_id)
-    for sid, assignment_id, value in formative.values_list("student_id", "lesson__assignment_id", "value").iterator(
-        chunk_size=20000
-    ):
+    for sid, assignment_id, value in each(formative.values_list("student_id", "lesson__assignment_id", "value"), 20000):
         found = inputs.get((sid, assignment_id))
         if found is not None:
             found.formative.append(value)
-    for sid, assignment_id, kind, value, maximum in summative.values_list(
-        "student_id", "work__assignment_id", "work__kind", "value", "work__max_points"
-    ).iterator(chunk_size=20000):
+    for sid, assignment_id, kind, value, maximum in each(
+        summative.values_list("student_id", "work__assignment_id", "work__kind", "value", "work__max_points"), 20000
+    ):
         found = inputs.get((sid, assignment_id))
         if found is not None:
             getattr(found, kind).append(rules.Points(value, maximum))
