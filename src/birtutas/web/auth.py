@@ -9,3 +9,10 @@ class AccountBackend(ModelBackend):
         if getattr(user, "is_demo", False) and not settings.DEMO_MODE:
             return False
         return super().user_can_authenticate(user)
+
+    def get_user(self, user_id):
+        # Every page's header names the person: load them with the account, not in a query of their own.
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model()._default_manager.select_related("person").filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
