@@ -52,10 +52,10 @@ def hats_of(actor: Actor) -> list[Hat]:
     return [h for h in HATS if held[h.key]]
 
 
-def current_hat(request, actor: Actor | None = None) -> Hat | None:
+def current_hat(request, actor: Actor | None = None, hats: list[Hat] | None = None) -> Hat | None:
     """The role chosen in this session, if the actor holds it; else the first they hold."""
     actor = actor or Actor.for_user(getattr(request, "user", None))
-    hats = hats_of(actor)
+    hats = hats_of(actor) if hats is None else hats
     if not hats:
         return None
     session = getattr(request, "session", None)
@@ -70,7 +70,7 @@ def navigation(request):
     if not actor.is_authenticated:
         return context
     hats = hats_of(actor)
-    hat = current_hat(request, actor)
+    hat = current_hat(request, actor, hats)
     nav = {h.section: False for h in HATS}
     if hat is not None:
         nav[hat.section] = True

@@ -46,12 +46,15 @@ class WriteGuardMiddleware:
     registry, the curriculum or the journal outside a service fails, so the audit stays complete."""
 
     def __init__(self, get_response):
+        from birtutas.kernel.context import guarded_tables
+
         self.get_response = get_response
+        self.tables = guarded_tables()  # the models do not change while the process runs
 
     def __call__(self, request):
         from django.db import connection
 
-        from birtutas.kernel.context import guard_writes, guarded_tables
+        from birtutas.kernel.context import guard_writes
 
-        with connection.execute_wrapper(guard_writes(guarded_tables())):
+        with connection.execute_wrapper(guard_writes(self.tables)):
             return self.get_response(request)

@@ -41,6 +41,14 @@ DEMO_ACCOUNTS = [
 ]
 
 
+def remember_language(response, language: str):
+    """Pages follow the account's language from the next request on, signed in or not."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax", secure=settings.PRODUCTION, max_age=365 * 86400
+    )
+    return response
+
+
 @require_GET
 @never_cache
 def healthz(request):
@@ -80,13 +88,7 @@ class SignInView(LoginView):
         response = super().form_valid(form)
         throttle.record_success(self.request, response, self.request.POST.get("username", ""))
         user = form.get_user()
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            user.language,
-            samesite="Lax",
-            secure=settings.PRODUCTION,
-            max_age=365 * 86400,
-        )
+        remember_language(response, user.language)
         return response
 
     def get_context_data(self, **kwargs):
@@ -234,9 +236,7 @@ def _too_many_codes_message() -> str:
 def _sign_in(request, user, response=None):
     auth.login(request, user, backend=ACCOUNT_BACKEND)
     response = response or redirect("home")
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax", secure=settings.PRODUCTION, max_age=365 * 86400
-    )
+    remember_language(response, user.language)
     return response
 
 
@@ -333,12 +333,10 @@ def password_reset_code(request):
 def _profile_page(request, status=200, **extra):
     user = request.user
     email, phone = accounts.contacts(user.person, user) if user.person else (user.email, "")
-    actor = Actor.for_user(user)
-    context = {
+    context = {  # the roles to switch between ("hats") come from the layout's context processor
         "email": email,
         "phone": phone,
         "language_choices": settings.LANGUAGES,
-        "hats": hats_of(actor),
         "tokens": user.api_tokens.filter(revoked_at__isnull=True).count(),
         **extra,
     }
@@ -365,13 +363,7 @@ def profile(request):
     request.user.refresh_from_db()
     translation.activate(request.user.language)
     response = redirect("profile")
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        request.user.language,
-        samesite="Lax",
-        secure=settings.PRODUCTION,
-        max_age=365 * 86400,
-    )
+    remember_language(response, request.user.language)
     messages.success(request, _("Your profile is saved.") if changed else _("Nothing was changed."))
     return response
 
