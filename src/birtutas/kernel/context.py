@@ -46,9 +46,6 @@ class Acting:
             return cls(user_id=None, via=current_via(), reason=reason)
         return cls(user_id=user.pk, person_id=user.person_id, via=current_via(), reason=reason)
 
-    def because(self, reason: str) -> Acting:
-        return Acting(self.user_id, self.person_id, self.via, reason)
-
 
 def current_via() -> str:
     return _via.get()

@@ -20,9 +20,7 @@ Who may do what:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
 import re
 import secrets
@@ -43,7 +41,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
-from birtutas.kernel import clock
+from birtutas.kernel import clock, csvtext
 from birtutas.kernel.audit import record
 from birtutas.kernel.context import Acting, service
 from birtutas.kernel.errors import Conflict, Forbidden, NotFound, ServiceError
@@ -1057,26 +1055,17 @@ class _SchoolRow:
 
 
 def _read_csv(content: bytes | str) -> list[tuple[int, dict[str, str]]] | RowError:
-    if isinstance(content, bytes):
-        try:
-            content = content.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            line = content[: error.start].count(b"\n") + 1
-            return RowError(line, _('The file is not in UTF-8 encoding: save it as "CSV UTF-8" and try again.'))
-    text = content.removeprefix("\ufeff")
-    header_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    text, bad_line = csvtext.decode(content)
+    if text is None:
+        return RowError(bad_line, _('The file is not in UTF-8 encoding: save it as "CSV UTF-8" and try again.'))
     rows: list[tuple[int, dict[str, str]]] = []
     columns: list[str] | None = None
-    previous = 0
     try:
-        for cells in reader:
-            line, previous = previous + 1, reader.line_num
+        for line, cells in csvtext.records(text):
             if not any(c.strip() for c in cells):
                 continue
             if columns is None:
-                columns = [re.sub(r"[\s\-]+", "_", c.strip().lower()) for c in cells]
+                columns = [csvtext.column_name(c) for c in cells]
                 missing = [c for c in SCHOOL_REQUIRED if c not in columns]
                 if missing:
                     return RowError(
@@ -1089,8 +1078,8 @@ def _read_csv(content: bytes | str) -> list[tuple[int, dict[str, str]]] | RowErr
                 rows.append((line, {"__width__": str(len(cells))}))
                 continue
             rows.append((line, {c: (cells[i].strip() if i < len(cells) else "") for i, c in enumerate(columns)}))
-    except csv.Error:
-        return RowError(previous + 1, _("The file cannot be read as CSV from this line on."))
+    except csvtext.UnreadableCSV as error:
+        return RowError(error.line, _("The file cannot be read as CSV from this line on."))
     if columns is None:
         return RowError(1, _("The file is empty."))
     return rows

@@ -30,7 +30,7 @@ from birtutas.kernel.events import Event
 
 from .models import AcademicYear, Holiday, Organization, Term
 from .permissions import Action, Actor, require, visible
-from .rules import Span, TermDates, calendar_problems, semesters_from_terms
+from .rules import Span, TermDates, calendar_problems, semesters_from_terms, term_name
 
 NAME_LENGTH = 200
 
@@ -144,14 +144,9 @@ def _refuse_closed(year: AcademicYear, terms: Iterable[Term], locked_term_ids: I
     if closed:
         term = next(t for t in terms if t.pk in closed)
         raise Conflict(
-            _("%(term)s is closed: its dates and holidays can no longer change.") % {"term": _term_label(term)}
+            _("%(term)s is closed: its dates and holidays can no longer change.")
+            % {"term": term_name(term.number, term.kind == Term.Kind.SEMESTER)}
         )
-
-
-def _term_label(term: Term) -> str:
-    if term.kind == Term.Kind.SEMESTER:
-        return _("Semester %(number)d") % {"number": term.number}
-    return _("Term %(number)d") % {"number": term.number}
 
 
 def _clean_name(value: str, label: str) -> str:

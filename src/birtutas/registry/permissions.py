@@ -288,12 +288,8 @@ class Permissions(Permission):
         return self.write[Action(action)].allows(actor, obj)
 
 
-def permissions_of(model_or_obj) -> Permission:
-    return model_or_obj.permissions
-
-
 def may(actor: Actor, action: Action, obj) -> bool:
-    rule = permissions_of(obj)
+    rule = obj.permissions
     return rule.may(actor, action, obj) if isinstance(rule, Permissions) else False
 
 

@@ -144,7 +144,7 @@ def _day(date: dt.date) -> str:
     return date.strftime("%d.%m.%Y")
 
 
-def _term_name(number: int, semesters: bool) -> str:
+def term_name(number: int, semesters: bool) -> str:
     return str(
         _("Semester %(number)d") % {"number": number} if semesters else _("Term %(number)d") % {"number": number}
     )
@@ -177,7 +177,7 @@ def calendar_problems(
         )
     ordered = sorted(terms, key=lambda t: (t.number, t.starts_on))
     for term in ordered:
-        name = _term_name(term.number, semesters)
+        name = term_name(term.number, semesters)
         if term.ends_on < term.starts_on:
             problems.append(
                 _("%(term)s ends on %(end)s, before its first day %(start)s.")
@@ -199,8 +199,8 @@ def calendar_problems(
             problems.append(
                 _("%(term)s must begin after %(previous)s ends (%(end)s).")
                 % {
-                    "term": _term_name(term.number, semesters),
-                    "previous": _term_name(previous.number, semesters),
+                    "term": term_name(term.number, semesters),
+                    "previous": term_name(previous.number, semesters),
                     "end": _day(previous.ends_on),
                 }
             )

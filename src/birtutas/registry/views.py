@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from birtutas.kernel import clock
-from birtutas.kernel.errors import NotFound, ServiceError, raise_refusal
+from birtutas.kernel.errors import ServiceError, raise_refusal
 from birtutas.kernel.parsing import to_date, to_int
 
 from . import calendar, queries
@@ -27,10 +27,12 @@ def _directed_organization(request, organization_id: int) -> Organization:
     return organization
 
 
-def _shown_year(organization: Organization, requested: int | None) -> AcademicYear | None:
-    years = queries.calendar_years(organization.pk)
+def _shown_year(years: list[AcademicYear], requested: int | None) -> AcademicYear | None:
+    """The year asked for, else the one covering today, else the latest."""
+    today = clock.today()
     chosen = next((y for y in years if y.pk == requested), None)
-    return chosen or queries.calendar_year(organization.pk, clock.today()) or (years[-1] if years else None)
+    current = next((y for y in years if y.starts_on <= today <= y.ends_on), None)
+    return chosen or current or (years[-1] if years else None)
 
 
 @login_required
@@ -41,14 +43,15 @@ def school_calendar(request, organization_id: int):
         year_id = _change(request, organization)
         url = reverse("school_calendar", args=[organization.pk])
         return redirect(f"{url}?year={year_id}" if year_id else url)
-    year = _shown_year(organization, to_int(request.GET.get("year")))
+    years = queries.calendar_years(organization.pk)
+    year = _shown_year(years, to_int(request.GET.get("year")))
     own = year is not None and year.organization_id == organization.pk
     return render(
         request,
         "registry/calendar.html",
         {
             "organization": organization,
-            "years": queries.calendar_years(organization.pk),
+            "years": years,
             "year": year,
             "own": own,
             "terms": queries.terms_of(year) if year else [],
@@ -87,8 +90,6 @@ def _change(request, organization: Organization) -> int | None:
             messages.success(request, _("The holiday is removed."))
             return year_id
         messages.error(request, _("Choose what to change."))
-    except NotFound:
-        raise
     except ServiceError as error:
         raise_refusal(error)
         messages.error(request, error.message)

@@ -21,7 +21,12 @@ class Migration(migrations.Migration):
                 migrations.CreateModel(
                     name="AuditEvent",
                     fields=[
-                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                            ),
+                        ),
                         ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
                         ("action", models.CharField(max_length=40)),
                         ("subject", models.CharField(max_length=40)),
@@ -57,7 +62,12 @@ class Migration(migrations.Migration):
                 migrations.CreateModel(
                     name="Notification",
                     fields=[
-                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                            ),
+                        ),
                         ("kind", models.CharField(max_length=30)),
                         ("text", models.CharField(max_length=500)),
                         ("link", models.CharField(blank=True, max_length=200)),

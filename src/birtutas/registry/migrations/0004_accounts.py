@@ -6,39 +6,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0003_membership_ended_on'),
+        ("registry", "0003_membership_ended_on"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organization',
-            name='bin',
-            field=models.CharField(blank=True, max_length=12, null=True, unique=True, verbose_name='BIN'),
+            model_name="organization",
+            name="bin",
+            field=models.CharField(blank=True, max_length=12, null=True, unique=True, verbose_name="BIN"),
         ),
         migrations.AddField(
-            model_name='user',
-            name='session_token',
-            field=models.CharField(blank=True, default='', max_length=32),
+            model_name="user",
+            name="session_token",
+            field=models.CharField(blank=True, default="", max_length=32),
         ),
         migrations.CreateModel(
-            name='AccountCode',
+            name="AccountCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(choices=[('activation', 'activation'), ('reset', 'password reset')], max_length=10, verbose_name='purpose')),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(verbose_name='issued at')),
-                ('expires_at', models.DateTimeField(verbose_name='expires at')),
-                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='used at')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='replaced at')),
-                ('issued_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='account_codes', to='registry.organization')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='account_codes', to='registry.person')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[("activation", "activation"), ("reset", "password reset")],
+                        max_length=10,
+                        verbose_name="purpose",
+                    ),
+                ),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(verbose_name="issued at")),
+                ("expires_at", models.DateTimeField(verbose_name="expires at")),
+                ("used_at", models.DateTimeField(blank=True, null=True, verbose_name="used at")),
+                ("revoked_at", models.DateTimeField(blank=True, null=True, verbose_name="replaced at")),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="account_codes",
+                        to="registry.organization",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="account_codes", to="registry.person"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['person', 'purpose', 'used_at'], name='account_code_person_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["person", "purpose", "used_at"], name="account_code_person_idx")],
             },
         ),
     ]

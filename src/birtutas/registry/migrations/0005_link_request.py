@@ -6,32 +6,79 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0004_accounts'),
+        ("registry", "0004_accounts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LinkRequest',
+            name="LinkRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_given', models.CharField(blank=True, max_length=300, verbose_name='name given by the school')),
-                ('roles', models.JSONField(default=list)),
-                ('wards', models.JSONField(default=list)),
-                ('guardians', models.JSONField(default=list)),
-                ('attachments', models.JSONField(default=dict)),
-                ('requested_at', models.DateTimeField(auto_now_add=True)),
-                ('state', models.CharField(choices=[('pending', 'waiting for confirmation'), ('accepted', 'accepted'), ('declined', 'declined')], default='pending', max_length=10, verbose_name='state')),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='link_requests', to='registry.organization')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='link_requests', to='registry.person')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name_given", models.CharField(blank=True, max_length=300, verbose_name="name given by the school")),
+                ("roles", models.JSONField(default=list)),
+                ("wards", models.JSONField(default=list)),
+                ("guardians", models.JSONField(default=list)),
+                ("attachments", models.JSONField(default=dict)),
+                ("requested_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "waiting for confirmation"),
+                            ("accepted", "accepted"),
+                            ("declined", "declined"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="link_requests",
+                        to="registry.organization",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="link_requests", to="registry.person"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-requested_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('state', 'pending')), fields=('person', 'organization'), name='link_request_one_pending')],
+                "ordering": ["-requested_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("state", "pending")),
+                        fields=("person", "organization"),
+                        name="link_request_one_pending",
+                    )
+                ],
             },
         ),
     ]
