@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from birtutas.kernel.errors import NotFound, ServiceError, raise_refusal
+from birtutas.kernel.errors import ServiceError, raise_refusal
 from birtutas.kernel.parsing import to_int
 from birtutas.registry import services as registry
 
@@ -25,8 +25,6 @@ def links(request):
             return redirect("school:links")
         try:
             onboarding.decide_link(request.user, to_int(request.POST.get("request")) or 0, accept=decision == "accept")
-        except NotFound:
-            raise
         except ServiceError as error:
             raise_refusal(error)
             messages.error(request, error.message)

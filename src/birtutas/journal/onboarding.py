@@ -47,7 +47,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from birtutas.kernel import clock, csvtext
-from birtutas.kernel.audit import record, record_many
+from birtutas.kernel.audit import record
 from birtutas.kernel.context import Acting, Via, acting_via, service, writing
 from birtutas.kernel.errors import Conflict, NotFound, ServiceError
 from birtutas.kernel.events import Event
@@ -1560,7 +1560,7 @@ def _attach(user: User, link: LinkRequest) -> None:
             assignment.save(update_fields=["teacher", "hours_per_week"])
         before = None if current is None else {"teacher": current[0], "hours": current[1]}
         audit(Event.LOAD_SET, f"{class_id}:{subject_id}", before, {"teacher": person_id, "hours": hours})
-    record_many(rows)
+    registry.record_rows(rows)
 
 
 # ------------------------------------------------------------------ import jobs: the same, in the background

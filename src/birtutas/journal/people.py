@@ -416,11 +416,3 @@ def reactivate_person(by: User, organization_id: int, person_id: int) -> list[st
             person_id=person_id,
         )
     return roles
-
-
-def school_member(actor: Actor, organization: Organization, person_id: int) -> Person:
-    """A person with a role in the director's school, now or before; anyone else is "not found"."""
-    person = Person.objects.filter(pk=person_id, memberships__organization=organization).distinct().first()
-    if person is None or organization.pk not in actor.organization_ids((Role.DIRECTOR, Role.DEPUTY)):
-        raise NotFound(_("Not found."))
-    return person

@@ -84,7 +84,7 @@ def issue_code(request, organization_id: int, person_id: int):
     """A new code for one person: sent by e-mail or SMS where they have one, else (or if asked) printed."""
     actor = _actor(request)
     organization = queries.directed_organization(actor, organization_id)
-    service.school_member(actor, organization, person_id)
+    queries.school_person(actor, organization, person_id)
     printed = request.POST.get("print") == "1"
     try:
         issued = accounts.issue_code(
@@ -92,8 +92,6 @@ def issue_code(request, organization_id: int, person_id: int):
         )
     except ServiceError as error:
         raise_refusal(error)
-        if error.status == 404:
-            raise
         messages.error(request, error.message)
         return _to_people(request, organization.pk)
     if issued.channels:
@@ -144,7 +142,7 @@ def class_letters(request, class_id: int):
 def _person_action(request, organization_id: int, person_id: int, action, success, *, confirm: bool = True):
     actor = _actor(request)
     organization = queries.directed_organization(actor, organization_id)
-    person = service.school_member(actor, organization, person_id)
+    person = queries.school_person(actor, organization, person_id)
     if confirm and request.POST.get("confirm") != "yes":
         messages.error(request, _("Tick the box to confirm, then press the button again."))
         return _to_people(request, organization.pk)
@@ -152,8 +150,6 @@ def _person_action(request, organization_id: int, person_id: int, action, succes
         outcome = action(request.user, organization.pk, person.pk)
     except ServiceError as error:
         raise_refusal(error)
-        if error.status == 404:
-            raise
         messages.error(request, error.message)
     else:
         messages.success(request, success(person, outcome))

@@ -158,7 +158,7 @@ def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
     for student_id, work_id, value in Mark.objects.filter(work__in=works).values_list("student_id", "work_id", "value"):
         if student_id in rows:
             rows[student_id].points[work_id] = value
-    _fill_results(assignment, term, closed, rows, works)
+    _fill_results(assignment, term, closed, rows)
     return JournalGrid(
         assignment=assignment,
         term=term,
@@ -171,7 +171,7 @@ def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
     )
 
 
-def _fill_results(assignment, term, closed, rows: dict[int, GridRow], works) -> None:
+def _fill_results(assignment, term, closed, rows: dict[int, GridRow]) -> None:
     results = term_results(term, closed, assignment_ids=[assignment.pk])
     for (student_id, _assignment_id), (percent, grade) in results.items():
         if student_id in rows:
@@ -563,6 +563,8 @@ class ClosePreview:
     students_without_marks: list[tuple[str, str, str]]  # (class, subject, student)
     works_without_points: list[tuple[str, str, str, int]]  # (class, subject, work, students missing)
     lessons_without_topic: list[tuple[str, str, int]]  # (class, subject, lessons)
+    # What the preview was computed from; closing grades from it, not from a second read.
+    inputs: dict = field(default_factory=dict, repr=False, compare=False)
 
     def counts(self) -> dict:
         return {
@@ -629,7 +631,7 @@ def close_preview(organization: Organization, term: Term) -> ClosePreview:
         .annotate(n=Count("id"))
         .order_by()
     ]
-    return ClosePreview(without_marks, sorted(works), sorted(lessons))
+    return ClosePreview(without_marks, sorted(works), sorted(lessons), inputs)
 
 
 def area_closures(actor: Actor) -> list[TermClosure] | None:

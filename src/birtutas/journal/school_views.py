@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from birtutas.kernel.errors import NotFound, ServiceError, raise_refusal
+from birtutas.kernel.errors import ServiceError, raise_refusal
 from birtutas.kernel.events import Event
 from birtutas.kernel.parsing import to_int
 from birtutas.registry import queries as registry_queries
@@ -110,8 +110,6 @@ def reopen_term(request, organization_id: int, term_id: int):
         services.reopen_term(request.user, organization_id, term_id, reason=request.POST.get("reason", ""))
     except ServiceError as error:
         raise_refusal(error)
-        if isinstance(error, NotFound):
-            raise
         messages.error(request, error.message)
     else:
         messages.success(
@@ -149,8 +147,6 @@ def import_csv(request, organization_id: int):
         job_id = to_int(request.POST.get("job")) or 0
         try:
             job = onboarding.confirm_job(request.user, organization.pk, job_id, request.POST.get("digest", ""))
-        except NotFound:
-            raise
         except ServiceError as error:
             raise_refusal(error)
             messages.error(request, error.message)
@@ -166,8 +162,6 @@ def import_csv(request, organization_id: int):
                 raise ServiceError(_("There is no school year to import into yet."))
             files = {name: upload.read() for name, upload in uploads.items()}
             job = onboarding.start_job(request.user, organization.pk, term.year_id, files, language=get_language())
-        except NotFound:
-            raise
         except ServiceError as error:
             raise_refusal(error)
             messages.error(request, error.message)

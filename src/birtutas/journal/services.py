@@ -442,6 +442,11 @@ def fit_lessons_to_timetable(
     locked = set(recorded.values_list("assignment_id", "date", "period"))
     free = list(future.exclude(pk__in=recorded.values("pk")).values_list("pk", "assignment_id", "date", "period"))
     plan = rules.plan_lessons(free, wanted - locked)
+    probe = Lesson(assignment=TeachingAssignment(school_class=school_class))
+    if plan.create:
+        require(_actor(acting_user), Action.CREATE, probe)
+    if plan.remove:
+        require(_actor(acting_user), Action.DELETE, probe)
     org_id = school_class.organization_id
     if plan.remove:
         removed = {
@@ -674,13 +679,13 @@ def policy_for(term: Term) -> GradingPolicy:
     return found
 
 
-def collect_grade_inputs(term: Term, assignment_ids: list[int]) -> dict:
-    """The grade inputs of a batch of class-subjects: the same function every page uses."""
-    return queries.grade_inputs(term, assignment_ids=assignment_ids)
-
-
 def compute_term_grades(
-    term: Term, assignments, *, actor_id: int | None = None, policy: GradingPolicy | None = None
+    term: Term,
+    assignments,
+    *,
+    actor_id: int | None = None,
+    policy: GradingPolicy | None = None,
+    inputs: dict | None = None,
 ) -> int:
     """Make the stored term grades of these class-subjects what the marks say; returns how many changed.
 
@@ -693,7 +698,8 @@ def compute_term_grades(
     policy = policy or policy_for(term)
     grading = policy.as_rules()
     assignment_ids = list(assignments.values_list("pk", flat=True))
-    inputs = queries.grade_inputs(term, assignment_ids=assignment_ids)
+    if inputs is None:  # closing passes the inputs its preview has just read under the same lock
+        inputs = queries.grade_inputs(term, assignment_ids=assignment_ids)
     existing = {
         (student_id, assignment_id): (pk, percent, grade, policy_id, org_id)
         for pk, student_id, assignment_id, percent, grade, policy_id, org_id in TermGrade.objects.filter(
@@ -791,7 +797,7 @@ def close_term(user: User, organization_id: int, term_id: int, *, confirmed_dige
     assignments = TeachingAssignment.objects.filter(
         school_class__organization=organization, school_class__year=term.year
     )
-    compute_term_grades(term, assignments, actor_id=user.pk)
+    compute_term_grades(term, assignments, actor_id=user.pk, inputs=preview.inputs)
     closure.save()
     _audit(
         user,
