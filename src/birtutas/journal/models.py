@@ -22,7 +22,16 @@ from birtutas.registry.permissions import (
 from birtutas.registry.roles import OFFICER_ROLES
 
 from . import rules
-from .permissions import TeachesAssignment, TeachesClass, TeachesSubject, class_readers, student_record_readers
+from .permissions import (
+    TeachesAssignment,
+    TeachesClass,
+    TeachesSubject,
+    announcement_readers,
+    class_readers,
+    conversation_parties,
+    members_of_organization,
+    student_record_readers,
+)
 
 
 class SchoolClass(models.Model):
@@ -36,6 +45,8 @@ class SchoolClass(models.Model):
     class_teacher = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="classes_led"
     )
+    # Many schools teach in two (some in three) shifts, each with its own bell schedule.
+    shift = models.PositiveSmallIntegerField(_("shift"), default=1)
 
     permissions = Permissions(
         class_readers(""),
@@ -48,6 +59,7 @@ class SchoolClass(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "year", "grade", "letter"], name="class_unique_name"),
             models.CheckConstraint(condition=Q(grade__gte=0, grade__lte=12), name="class_grade_range"),
+            models.CheckConstraint(condition=Q(shift__gte=1, shift__lte=3), name="class_shift_range"),
         ]
 
     @property
@@ -121,6 +133,33 @@ class TimetableSlot(models.Model):
             models.UniqueConstraint(fields=["school_class", "weekday", "period"], name="slot_unique_time"),
             models.CheckConstraint(condition=Q(weekday__gte=1, weekday__lte=6), name="slot_weekday_range"),
             models.CheckConstraint(condition=Q(period__gte=1, period__lte=10), name="slot_period_range"),
+        ]
+
+
+class BellPeriod(models.Model):
+    """When one period of one shift starts and ends at a school: its bell schedule."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="bell_periods")
+    shift = models.PositiveSmallIntegerField(_("shift"), default=1)
+    period = models.PositiveSmallIntegerField(_("period"))
+    starts = models.TimeField(_("starts"))
+    ends = models.TimeField(_("ends"))
+
+    # Nothing personal: whoever belongs to the school may read it; its administration sets it.
+    permissions = Permissions(
+        members_of_organization("organization_id"),
+        create=StaffOfOrganization("organization_id"),
+        change=StaffOfOrganization("organization_id"),
+        delete=StaffOfOrganization("organization_id"),
+    )
+
+    class Meta:
+        ordering = ["organization", "shift", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "shift", "period"], name="bell_period_unique"),
+            models.CheckConstraint(condition=Q(starts__lt=models.F("ends")), name="bell_period_order"),
+            models.CheckConstraint(condition=Q(period__gte=1, period__lte=10), name="bell_period_range"),
+            models.CheckConstraint(condition=Q(shift__gte=1, shift__lte=3), name="bell_shift_range"),
         ]
 
 
@@ -334,6 +373,78 @@ class ChangeRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
+
+
+# ------------------------------------------------------------------ school and family
+
+
+class Conversation(models.Model):
+    """Letters about one student between the student's guardians and one of the student's teachers.
+
+    One conversation per student and teacher; every guardian of the student takes part in it. The
+    student's teacher is whoever teaches a subject in one of the student's current classes or leads
+    that class: anyone else is "not found", from either side.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    teacher = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    permissions = Permissions(
+        conversation_parties(""),
+        create=conversation_parties(""),
+        change=conversation_parties(""),
+    )
+
+    class Meta:
+        ordering = ["-last_message_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["student", "teacher"], name="conversation_unique")]
+
+
+class Message(models.Model):
+    """One letter in a conversation; letters are never edited or deleted."""
+
+    MAX_LENGTH = 2000
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="messages")
+    author = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("message"))
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    permissions = Permissions(
+        conversation_parties("conversation"),
+        create=conversation_parties("conversation"),
+    )
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        indexes = [models.Index(fields=["conversation", "sent_at"], name="message_thread_idx")]
+
+
+class Announcement(models.Model):
+    """A notice to one class (its students and families) or, without a class, to the whole school."""
+
+    MAX_LENGTH = 4000
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    school_class = models.ForeignKey(
+        SchoolClass, null=True, blank=True, on_delete=models.PROTECT, related_name="announcements"
+    )
+    author = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(_("title"), max_length=200)
+    text = models.TextField(_("text"))
+    posted_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    permissions = Permissions(
+        announcement_readers(),
+        # The class teacher posts to their class; the school's administration to any class or the school.
+        create=StaffOfOrganization("organization_id") | IsSelfPerson("school_class__class_teacher_id"),
+    )
+
+    class Meta:
+        ordering = ["-posted_at", "-id"]
 
 
 class ImportJob(models.Model):

@@ -19,6 +19,7 @@ from birtutas.registry.permissions import (
     StaffOfOrganization,
     resolve,
 )
+from birtutas.registry.roles import SCHOOL_ADMIN_ROLES, TEACHING_ROLES, Role
 
 
 def _prefix(path: str) -> str:
@@ -94,3 +95,41 @@ def student_record_readers(assignment_path: str) -> Permission:
         | IsSelfPerson("student_id")
         | GuardianOf("student_id")
     )
+
+
+SCHOOL_MEMBER_ROLES = (*SCHOOL_ADMIN_ROLES, *TEACHING_ROLES, Role.STUDENT, Role.GUARDIAN)
+
+
+def members_of_organization(path: str) -> Permission:
+    """Everyone who belongs to the organization: its staff, its students and their families."""
+    return StaffOfOrganization(path, SCHOOL_MEMBER_ROLES)
+
+
+def conversation_parties(path: str) -> Permission:
+    """The two sides of a conversation about a student: its teacher, and the student's guardians.
+
+    `path` leads to a Conversation. Whether the teacher teaches the student is the service's check,
+    made when a conversation starts and each time a letter is sent.
+    """
+    prefix = _prefix(path)
+    return IsSelfPerson(f"{prefix}teacher_id") | GuardianOf(f"{prefix}student_id")
+
+
+class ToWholeSchool(Permission):
+    """An announcement with no class: every member of its school reads it."""
+
+    members = members_of_organization("organization_id")
+
+    def q(self, actor: Actor) -> Q:
+        members = self.members.q(actor)
+        return NOTHING if members == NOTHING else Q(school_class__isnull=True) & members
+
+    def allows(self, actor: Actor, obj) -> bool:
+        return obj.school_class_id is None and self.members.allows(actor, obj)
+
+
+def announcement_readers() -> Permission:
+    """The school's staff read every announcement; a class's people read theirs and the school's."""
+    return StaffOfOrganization("organization_id", (*SCHOOL_ADMIN_ROLES, *TEACHING_ROLES)) | class_readers(
+        "school_class"
+    ) | ToWholeSchool()

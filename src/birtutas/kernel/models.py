@@ -70,9 +70,18 @@ class Notification(models.Model):
     kind = models.CharField(max_length=30)
     text = models.CharField(max_length=500)
     link = models.CharField(max_length=200, blank=True)
+    # What the notice is about ("marks:<lesson>:<student>"): a later notice with the same key replaces
+    # this one (its text, its time, unread again) instead of adding a second.
+    key = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "-created_at"], name="notification_inbox_idx")]
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "-updated_at"], name="notification_inbox_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "key"], condition=~models.Q(key=""), name="notification_one_per_key"
+            )
+        ]
