@@ -6,137 +6,166 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('journal', '0006_import_job'),
-        ('registry', '0006_calendar'),
+        ("journal", "0006_import_job"),
+        ("registry", "0006_calendar"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Announcement',
+            name="Announcement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('text', models.TextField(verbose_name='text')),
-                ('posted_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("text", models.TextField(verbose_name="text")),
+                ("posted_at", models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
             options={
-                'ordering': ['-posted_at', '-id'],
+                "ordering": ["-posted_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='BellPeriod',
+            name="BellPeriod",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('shift', models.PositiveSmallIntegerField(default=1, verbose_name='shift')),
-                ('period', models.PositiveSmallIntegerField(verbose_name='period')),
-                ('starts', models.TimeField(verbose_name='starts')),
-                ('ends', models.TimeField(verbose_name='ends')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("shift", models.PositiveSmallIntegerField(default=1, verbose_name="shift")),
+                ("period", models.PositiveSmallIntegerField(verbose_name="period")),
+                ("starts", models.TimeField(verbose_name="starts")),
+                ("ends", models.TimeField(verbose_name="ends")),
             ],
             options={
-                'ordering': ['organization', 'shift', 'period'],
+                "ordering": ["organization", "shift", "period"],
             },
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('last_message_at', models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("last_message_at", models.DateTimeField(blank=True, db_index=True, null=True)),
             ],
             options={
-                'ordering': ['-last_message_at', '-id'],
+                "ordering": ["-last_message_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(verbose_name='message')),
-                ('sent_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("text", models.TextField(verbose_name="message")),
+                ("sent_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['sent_at', 'id'],
+                "ordering": ["sent_at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='schoolclass',
-            name='shift',
-            field=models.PositiveSmallIntegerField(default=1, verbose_name='shift'),
+            model_name="schoolclass",
+            name="shift",
+            field=models.PositiveSmallIntegerField(default=1, verbose_name="shift"),
         ),
         migrations.AddConstraint(
-            model_name='schoolclass',
-            constraint=models.CheckConstraint(condition=models.Q(('shift__gte', 1), ('shift__lte', 3)), name='class_shift_range'),
+            model_name="schoolclass",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("shift__gte", 1), ("shift__lte", 3)), name="class_shift_range"
+            ),
         ),
         migrations.AddField(
-            model_name='announcement',
-            name='author',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="announcement",
+            name="author",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='announcement',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.organization'),
+            model_name="announcement",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="registry.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='announcement',
-            name='school_class',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='announcements', to='journal.schoolclass'),
+            model_name="announcement",
+            name="school_class",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="announcements",
+                to="journal.schoolclass",
+            ),
         ),
         migrations.AddField(
-            model_name='bellperiod',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bell_periods', to='registry.organization'),
+            model_name="bellperiod",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="bell_periods", to="registry.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.organization'),
+            model_name="conversation",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="registry.organization"
+            ),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='student',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.person'),
+            model_name="conversation",
+            name="student",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="registry.person"
+            ),
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='teacher',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.person'),
+            model_name="conversation",
+            name="teacher",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="registry.person"
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='author',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="message",
+            name="author",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='conversation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='journal.conversation'),
+            model_name="message",
+            name="conversation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="messages", to="journal.conversation"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bellperiod',
-            constraint=models.UniqueConstraint(fields=('organization', 'shift', 'period'), name='bell_period_unique'),
+            model_name="bellperiod",
+            constraint=models.UniqueConstraint(fields=("organization", "shift", "period"), name="bell_period_unique"),
         ),
         migrations.AddConstraint(
-            model_name='bellperiod',
-            constraint=models.CheckConstraint(condition=models.Q(('starts__lt', models.F('ends'))), name='bell_period_order'),
+            model_name="bellperiod",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("starts__lt", models.F("ends"))), name="bell_period_order"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bellperiod',
-            constraint=models.CheckConstraint(condition=models.Q(('period__gte', 1), ('period__lte', 10)), name='bell_period_range'),
+            model_name="bellperiod",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("period__gte", 1), ("period__lte", 10)), name="bell_period_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bellperiod',
-            constraint=models.CheckConstraint(condition=models.Q(('shift__gte', 1), ('shift__lte', 3)), name='bell_shift_range'),
+            model_name="bellperiod",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("shift__gte", 1), ("shift__lte", 3)), name="bell_shift_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.UniqueConstraint(fields=('student', 'teacher'), name='conversation_unique'),
+            model_name="conversation",
+            constraint=models.UniqueConstraint(fields=("student", "teacher"), name="conversation_unique"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', 'sent_at'], name='message_thread_idx'),
+            model_name="message",
+            index=models.Index(fields=["conversation", "sent_at"], name="message_thread_idx"),
         ),
     ]

@@ -5,37 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('kernel', '0004_audit_append_only'),
+        ("kernel", "0004_audit_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='notification',
-            options={'ordering': ['-updated_at', '-id']},
+            name="notification",
+            options={"ordering": ["-updated_at", "-id"]},
         ),
         migrations.RemoveIndex(
-            model_name='notification',
-            name='notification_inbox_idx',
+            model_name="notification",
+            name="notification_inbox_idx",
         ),
         migrations.AddField(
-            model_name='notification',
-            name='key',
+            model_name="notification",
+            name="key",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='updated_at',
+            model_name="notification",
+            name="updated_at",
             field=models.DateTimeField(auto_now=True),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['recipient', '-updated_at'], name='notification_inbox_idx'),
+            model_name="notification",
+            index=models.Index(fields=["recipient", "-updated_at"], name="notification_inbox_idx"),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.UniqueConstraint(condition=models.Q(('key', ''), _negated=True), fields=('recipient', 'key'), name='notification_one_per_key'),
+            model_name="notification",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("key", ""), _negated=True),
+                fields=("recipient", "key"),
+                name="notification_one_per_key",
+            ),
         ),
     ]
