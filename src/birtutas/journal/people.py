@@ -13,10 +13,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from birtutas.kernel import clock
 from birtutas.kernel.audit import record
+from birtutas.kernel.collation import person_key, sorted_people
 from birtutas.kernel.context import Acting, service
 from birtutas.kernel.errors import Conflict, NotFound
 from birtutas.kernel.events import Event
@@ -142,9 +144,8 @@ def school_people(
         row.roles.sort()
     groups: dict[int | None, ClassGroup] = {}
     staff = []
-    for person_id, row in sorted(
-        current.items(), key=lambda item: (item[1].person.last_name, item[1].person.first_name)
-    ):
+    language = get_language()
+    for person_id, row in sorted(current.items(), key=lambda item: person_key(item[1].person, language)):
         if any(r in STAFF_ROLES for r in row.roles):
             staff.append(row)
         if Role.STUDENT in row.roles:
@@ -161,7 +162,7 @@ def school_people(
         groups.values(),
         key=lambda g: (g.school_class is None, g.school_class.grade if g.school_class else 0, str(g.school_class)),
     )
-    former_rows = sorted(ended.values(), key=lambda r: (r.person.last_name, r.person.first_name))
+    former_rows = sorted(ended.values(), key=lambda r: person_key(r.person, language))
     result = SchoolPeople(staff=staff, classes=ordered, former=former_rows)
     if class_key is not None:
         result.selected = next((g for g in ordered if g.key == class_key), None)
@@ -192,10 +193,9 @@ def _fill_details(organization: Organization, rows: list[PersonRow]) -> None:
 
 def class_recipients(school_class: SchoolClass) -> list[tuple[Person, str, list[Person]]]:
     """The class's current students and their guardians: (person, role, the students they are a guardian of)."""
-    students = list(
-        Person.objects.filter(enrollments__school_class=school_class, enrollments__left_on__isnull=True).order_by(
-            "last_name", "first_name"
-        )
+    language = get_language()
+    students = sorted_people(
+        Person.objects.filter(enrollments__school_class=school_class, enrollments__left_on__isnull=True), language
     )
     children: dict[int, list[Person]] = defaultdict(list)
     guardians: dict[int, Person] = {}
@@ -203,7 +203,7 @@ def class_recipients(school_class: SchoolClass) -> list[tuple[Person, str, list[
         guardians[link.guardian_id] = link.guardian
         children[link.guardian_id].append(link.student)
     result = [(s, Role.STUDENT, []) for s in students]
-    for guardian in sorted(guardians.values(), key=lambda p: (p.last_name, p.first_name)):
+    for guardian in sorted_people(guardians.values(), language):
         result.append((guardian, Role.GUARDIAN, children[guardian.pk]))
     return result
 

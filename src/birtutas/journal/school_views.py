@@ -6,9 +6,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from birtutas.kernel.collation import namesakes, sorted_by_name, sorted_people
 from birtutas.kernel.errors import ServiceError, raise_refusal
 from birtutas.kernel.events import Event
 from birtutas.kernel.parsing import to_int
@@ -248,17 +250,24 @@ def teaching_load(request, class_id: int):
         else:
             messages.success(request, _("The teaching load is saved."))
         return redirect("school:load", class_id=class_id)
-    teachers = Person.objects.filter(
-        memberships__organization_id=school_class.organization_id, memberships__role=Role.TEACHER
-    ).order_by("last_name", "first_name")
+    language = get_language()
+    teachers = sorted_people(
+        Person.objects.filter(
+            memberships__organization_id=school_class.organization_id, memberships__role=Role.TEACHER
+        ).distinct(),
+        language,
+    )
     return render(
         request,
         "journal/school/load.html",
         {
             "school_class": school_class,
-            "assignments": list(queries.class_assignments(school_class).order_by("subject__name_kk")),
-            "subjects": Subject.objects.all(),
+            "assignments": sorted_by_name(
+                queries.class_assignments(school_class), language, lambda a: a.subject.name
+            ),
+            "subjects": sorted_by_name(Subject.objects.all(), language),
             "teachers": teachers,
+            "namesakes": namesakes(teachers),
         },
     )
 
@@ -281,6 +290,7 @@ def class_report(request, class_id: int):
             "terms": queries.year_terms(term),
             "assignments": assignments,
             "rows": rows,
+            "namesakes": namesakes(row.student for row in rows),
         },
     )
 

@@ -81,3 +81,8 @@ def namesakes(people: Iterable) -> set[int]:
         name = f"{person.last_name} {person.first_name}".casefold().replace("ё", "е")
         seen.setdefault(" ".join(name.split()), []).append(person.pk)
     return {pk for ids in seen.values() if len(ids) > 1 for pk in ids}
+
+
+def sorted_by_name(items: Iterable, language: str | None, name=lambda item: item.name) -> list:
+    """Subjects, schools, districts: by their name (in the language being shown) in that language's order."""
+    return sorted(items, key=lambda item: sort_key(name(item), language))
