@@ -13,7 +13,13 @@ from birtutas.testing import person
 
 pytestmark = pytest.mark.django_db
 
-NAMES = [("Қасымов", "Ерлан"), ("Әбенов", "Дәулет"), ("Кенжебаев", "Арман"), ("Абенов", "Бауыржан"), ("Фёдоров", "Иван")]
+NAMES = [
+    ("Қасымов", "Ерлан"),
+    ("Әбенов", "Дәулет"),
+    ("Кенжебаев", "Арман"),
+    ("Абенов", "Бауыржан"),
+    ("Фёдоров", "Иван"),
+]
 
 
 def _page(user, language: str, url: str) -> str:
@@ -47,7 +53,9 @@ def kazakh_class(world):
     ],
 )
 def test_class_report_lists_students_in_the_readers_alphabet(world, kazakh_class, language, expected):
-    html = _page(kazakh_class.director, language, f"/school/class/{kazakh_class.class_a.pk}/report/?term={world.term.pk}")
+    html = _page(
+        kazakh_class.director, language, f"/school/class/{kazakh_class.class_a.pk}/report/?term={world.term.pk}"
+    )
     assert _order(html, [last for last, _first in NAMES]) == expected
 
 
