@@ -11,12 +11,12 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from birtutas.journal.models import Enrollment
+from birtutas.journal.models import Enrollment, SchoolClass
 from birtutas.kernel.context import writing
 from birtutas.kernel.events import Event
 from birtutas.kernel.models import AuditEvent
 from birtutas.registry import accounts
-from birtutas.registry.models import AccountCode, ApiToken, Guardianship, Membership, User
+from birtutas.registry.models import AcademicYear, AccountCode, ApiToken, Guardianship, Membership, Term, User
 from birtutas.registry.roles import Role
 from birtutas.testing import person
 
@@ -253,6 +253,18 @@ def test_the_people_page_lists_the_schools_people_with_their_account_state(world
     assert client.get(f"{url}?class=x").status_code == 404
     assert client.get(f"/school/{b.organization.pk}/people/").status_code == 404
     assert signed_in(a.teacher).get(f"/school/{a.organization.pk}/people/").status_code == 404
+
+
+def test_the_people_page_groups_by_the_schools_own_calendar(world):
+    """A school on its own calendar: its classes belong to its own year, not the ministry's default."""
+    a = world.a
+    own = AcademicYear.objects.create(
+        organization=a.organization, name="2026-2027", starts_on=dt.date(2026, 9, 1), ends_on=dt.date(2027, 5, 31)
+    )
+    Term.objects.create(year=own, number=1, starts_on=dt.date(2026, 9, 1), ends_on=dt.date(2026, 12, 28))
+    SchoolClass.objects.filter(pk=a.class_a.pk).update(year=own)
+    page = text(signed_in(a.director).get(f"/school/{a.organization.pk}/people/?class={a.class_a.pk}"))
+    assert a.student.full_name in page and a.classmate.full_name in page
 
 
 def test_a_director_cannot_reach_a_person_of_another_school(world):

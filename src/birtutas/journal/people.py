@@ -39,7 +39,7 @@ def _enrollment_key(enrollment: Enrollment) -> str:
 
 
 def _current_year_id(organization_id: int) -> int | None:
-    term = queries.current_term()
+    term = queries.current_term(organization_id=organization_id)
     return term.year_id if term else None
 
 
