@@ -1,5 +1,14 @@
 """Deterministic demo and benchmark data: a region of schools with a term of marks and attendance.
 
+The region looks like Kazakhstan: most schools teach in Kazakh, some in Russian, some in both
+(each class in its own language). Families are generated as families: siblings share a surname
+and a patronymic, which comes from the father's first name (`registry.naming`), Kazakh style
+(Асқарұлы / Асқарқызы) or Russian style (Аскарович / Аскаровна). Lessons take their topics from
+the shipped curriculum's objectives of the subject and grade, in the class's language, and are
+linked to them; homework is due at the subject's next lesson. Marks, points and absences carry
+their audit history, with the subject teacher as the actor and a few later corrections, as if
+the term had been imported from the school's previous journal.
+
 The same seed gives the same people, IINs, timetables and marks. Work is done school by school,
 each in its own transaction, and a school that already exists is skipped, so an interrupted run
 resumes where it stopped. Rows are written in bulk: the benchmark builds 100,000 students with it.
@@ -8,17 +17,22 @@ resumes where it stopped. Rows are written in bulk: the benchmark builds 100,000
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
+from django.utils import timezone
 
 from birtutas.curriculum.models import LearningObjective
 from birtutas.curriculum.services import load_curriculum, shipped_objectives
+from birtutas.journal import messaging
 from birtutas.journal.models import (
     Attendance,
+    BellPeriod,
     Enrollment,
     Lesson,
     Mark,
@@ -31,7 +45,10 @@ from birtutas.journal.models import (
 )
 from birtutas.journal.services import compute_term_grades
 from birtutas.kernel import clock
-from birtutas.kernel.bulk import insert_rows
+from birtutas.kernel.audit import AUDIT_FIELDS
+from birtutas.kernel.context import Via
+from birtutas.kernel.events import Event
+from birtutas.kernel.models import AuditEvent
 from birtutas.kernel.progress import Progress
 from birtutas.registry import queries
 from birtutas.registry.calendar import HolidayDates, define_year
@@ -44,9 +61,20 @@ from birtutas.registry.models import (
     Region,
     Role,
     Term,
+    User,
+)
+from birtutas.registry.naming import (
+    FEMALE,
+    KAZAKH_STYLE,
+    MALE,
+    RUSSIAN_STYLE,
+    child_names,
+    patronymic,
+    russian_spelling,
+    surname_for,
 )
 from birtutas.registry.rules import TermDates, make_iin
-from birtutas.registry.services import ensure_account, grant_role
+from birtutas.registry.services import bulk_insert, ensure_account, grant_role
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - demo mode only, listed on the login page
 DEMO_ACCOUNTS = ("teacher", "student", "parent", "director", "analyst")
@@ -74,131 +102,399 @@ SUBJECTS = [
     ("music", "Музыка", "Музыка", "Music", range(1, 7), 1),
 ]
 
+# Names. Surnames are given in their men's form; `registry.naming` makes the women's form.
 KK_SURNAMES = [
-    "Ахметов",
-    "Жұмабаев",
-    "Серікбаев",
-    "Омаров",
-    "Нұрланов",
-    "Қасымов",
-    "Тоқтаров",
-    "Бекмұхамбетов",
-    "Ермеков",
-    "Мұсабаев",
-    "Байжанов",
-    "Оспанов",
-    "Төлеуов",
-    "Сәрсенбаев",
-    "Әбенов",
-    "Құдайбергенов",
-    "Исмаилов",
-    "Жақыпов",
-    "Әлімжанов",
-    "Рахимов",
-    "Сейітов",
-    "Қайратов",
-    "Мамытов",
-    "Ерғалиев",
-]
-KK_MALE = [
-    "Нұрсұлтан",
-    "Ерлан",
-    "Асқар",
-    "Дәурен",
-    "Арман",
-    "Бауыржан",
-    "Ерасыл",
-    "Әлихан",
-    "Нұрлан",
-    "Ерболат",
-    "Санжар",
-    "Темірлан",
-    "Айдос",
-    "Дамир",
-    "Мирас",
-    "Ернұр",
-    "Абылай",
-    "Ілияс",
-    "Жандос",
-    "Серік",
-]
-KK_FEMALE = [
-    "Айгерім",
-    "Аружан",
-    "Әсел",
-    "Дана",
-    "Жансая",
-    "Мөлдір",
-    "Гүлнар",
-    "Ақбота",
-    "Назерке",
-    "Әйгерім",
-    "Томирис",
-    "Інжу",
-    "Аяулым",
-    "Сымбат",
-    "Камила",
-    "Дильназ",
-    "Балнұр",
-    "Жібек",
-    "Меруерт",
-    "Салтанат",
-]
+    "Ахметов", "Жұмабаев", "Серікбаев", "Омаров", "Нұрланов", "Қасымов", "Тоқтаров", "Бекмұхамбетов",
+    "Ермеков", "Мұсабаев", "Байжанов", "Оспанов", "Төлеуов", "Сәрсенбаев", "Әбенов", "Құдайбергенов",
+    "Исмаилов", "Жақыпов", "Әлімжанов", "Рахимов", "Сейітов", "Қайратов", "Мамытов", "Ерғалиев",
+    "Өмірбеков", "Ұзақов", "Үсенов", "Өтебаев", "Ыбыраев", "Іскаков", "Ғабдуллин", "Шәкенов",
+    "Сейітқали", "Нұрғали", "Мұратұлы", "Жақыпбек",
+]  # fmt: skip
+# The Kazakh letters of these make the Kazakh order visible (Ә after А, Қ after К, Ө after О …).
+KK_DEMO_SURNAMES = ["Әбенов", "Қасымов", "Өмірбеков", "Ұзақов", "Құдайбергенов", "Әлімжанов"]
+KK_BOYS = [
+    "Нұрсұлтан", "Ерасыл", "Әлихан", "Санжар", "Темірлан", "Айдос", "Дамир", "Мирас", "Ернұр", "Абылай",
+    "Ілияс", "Нұрислам", "Алдияр", "Ерхан", "Ақжол", "Бекзат", "Әділет", "Өркен", "Ұлан", "Жәнібек",
+]  # fmt: skip
+KK_GIRLS = [
+    "Айгерім", "Аружан", "Әсел", "Дана", "Жансая", "Мөлдір", "Ақбота", "Назерке", "Томирис", "Інжу",
+    "Аяулым", "Сымбат", "Камила", "Дильназ", "Балнұр", "Жібек", "Ұлжан", "Ақерке", "Әмина", "Үміт",
+]  # fmt: skip
+KK_MEN = [
+    "Асқар", "Серік", "Ерлан", "Қайрат", "Мұрат", "Бақыт", "Марат", "Нұрлан", "Ерболат", "Дәулет",
+    "Талғат", "Ғалымжан", "Болат", "Ерғали", "Бауыржан", "Дәурен", "Арман", "Жандос", "Өмірзақ", "Мұса",
+]  # fmt: skip
+KK_WOMEN = [
+    "Гүлнар", "Салтанат", "Айгүл", "Жанар", "Динара", "Гүлмира", "Сәуле", "Ләззат", "Мәдина", "Алма",
+    "Ботагөз", "Раушан", "Назгүл", "Әйгерім", "Меруерт", "Гүлжан",
+]  # fmt: skip
 RU_SURNAMES = [
-    "Иванов",
-    "Петров",
-    "Смирнов",
-    "Кузнецов",
-    "Попов",
-    "Васильев",
-    "Соколов",
-    "Новиков",
-    "Морозов",
-    "Волков",
-    "Лебедев",
-    "Козлов",
-    "Павлов",
-    "Степанов",
-    "Николаев",
-    "Орлов",
-    "Фёдоров",
-    "Белов",
-]
-RU_MALE = ["Александр", "Дмитрий", "Максим", "Артём", "Иван", "Михаил", "Никита", "Егор", "Андрей", "Сергей"]
-RU_FEMALE = ["Анастасия", "Мария", "Дарья", "Анна", "Виктория", "Елизавета", "Полина", "Екатерина", "Софья", "Алина"]
+    "Иванов", "Петров", "Смирнов", "Кузнецов", "Попов", "Васильев", "Соколов", "Новиков", "Морозов",
+    "Волков", "Лебедев", "Козлов", "Павлов", "Степанов", "Николаев", "Орлов", "Фёдоров", "Белов",
+    "Ковальский", "Зайцев", "Егоров", "Никитин",
+]  # fmt: skip
+# Families of other origins in Russian-language classes: surnames the same for men and women.
+OTHER_SURNAMES = ["Ким", "Шевченко", "Бондаренко", "Шмидт", "Цой", "Ли", "Вагнер"]
+RU_BOYS = ["Александр", "Дмитрий", "Максим", "Артём", "Иван", "Михаил", "Никита", "Егор", "Кирилл", "Илья"]
+RU_GIRLS = ["Анастасия", "Мария", "Дарья", "Анна", "Виктория", "Елизавета", "Полина", "Екатерина", "Софья", "Алина"]
+RU_MEN = ["Сергей", "Андрей", "Алексей", "Дмитрий", "Александр", "Евгений", "Владимир", "Игорь", "Николай", "Павел"]
+RU_MEN += ["Юрий", "Виталий", "Олег", "Никита"]
+RU_WOMEN = ["Елена", "Ольга", "Наталья", "Татьяна", "Ирина", "Светлана", "Юлия", "Оксана", "Анна", "Марина"]
 
+
+@dataclass(frozen=True)
+class NamePool:
+    surnames: list[str]
+    boys: list[str]
+    girls: list[str]
+    men: list[str]
+    women: list[str]
+
+
+POOLS = {
+    "kazakh": NamePool(KK_SURNAMES, KK_BOYS, KK_GIRLS, KK_MEN, KK_WOMEN),
+    "russian": NamePool(RU_SURNAMES, RU_BOYS, RU_GIRLS, RU_MEN, RU_WOMEN),
+    "other": NamePool(OTHER_SURNAMES, RU_BOYS, RU_GIRLS, RU_MEN, RU_WOMEN),
+}
+
+# Districts of Akmola region and their settlements: (Kazakh genitive, Russian genitive, English).
 AKMOLA_DISTRICTS = [
-    ("Көкшетау қаласы", "город Кокшетау", "Kokshetau", "urban", ["Көкшетау"], ["Кокшетау"]),
+    (
+        "Көкшетау қаласы",
+        "город Кокшетау",
+        "Kokshetau",
+        "urban",
+        [("Көкшетау қаласының", "города Кокшетау", "Kokshetau")],
+    ),
     (
         "Целиноград ауданы",
         "Целиноградский район",
         "Tselinograd District",
         "rural",
-        ["Қосшы", "Ақмол", "Нұресіл"],
-        ["Косшы", "Акмол", "Нуресиль"],
+        [
+            ("Қоянды ауылының", "села Коянды", "Koyandy"),
+            ("Ақмол ауылының", "села Акмол", "Akmol"),
+            ("Нұресіл ауылының", "села Нуресиль", "Nuresil"),
+        ],
     ),
     (
         "Бурабай ауданы",
         "Бурабайский район",
         "Burabay District",
         "rural",
-        ["Бурабай", "Щучинск", "Златополье"],
-        ["Бурабай", "Щучинск", "Златополье"],
+        [
+            ("Бурабай кентінің", "посёлка Бурабай", "Burabay"),
+            ("Щучинск қаласының", "города Щучинска", "Shchuchinsk"),
+            ("Златополье ауылының", "села Златополье", "Zlatopolye"),
+        ],
     ),
     (
         "Шортанды ауданы",
         "Шортандинский район",
         "Shortandy District",
         "rural",
-        ["Шортанды", "Жолымбет"],
-        ["Шортанды", "Жолымбет"],
+        [
+            ("Шортанды кентінің", "посёлка Шортанды", "Shortandy"),
+            ("Жолымбет кентінің", "посёлка Жолымбет", "Zholymbet"),
+        ],
     ),
+]
+# Whom schools are named after: (Kazakh, Russian genitive, English).
+NAMESAKES = [
+    ("Абай", "Абая", "Abai"),
+    ("Ы. Алтынсарин", "Ы. Алтынсарина", "Y. Altynsarin"),
+    ("Ш. Уәлиханов", "Ш. Уалиханова", "Sh. Ualikhanov"),
+    ("М. Жұмабаев", "М. Жумабаева", "M. Zhumabayev"),
+    ("С. Сейфуллин", "С. Сейфуллина", "S. Seifullin"),
+    ("Б. Момышұлы", "Б. Момышулы", "B. Momyshuly"),
+    ("М. Әуезов", "М. Ауэзова", "M. Auezov"),
+    ("Ж. Аймауытов", "Ж. Аймауытова", "Zh. Aimauytov"),
 ]
 
 KK_LETTERS = ["А", "Ә", "Б", "В", "Г"]
 RU_LETTERS = ["А", "Б", "В", "Г", "Д"]
 WEEKDAYS = 5
 ABSENCE_KINDS = [("illness", 0.4), ("excused", 0.2), ("unexcused", 0.25), ("late", 0.15)]
+
+# Bell schedules: 45-minute lessons, the long break after the second; the second shift from 13:30.
+BELLS = {
+    1: ["08:00", "08:55", "09:55", "10:50", "11:45", "12:35", "13:25"],
+    2: ["13:30", "14:25", "15:25", "16:20", "17:15", "18:05"],
+}
+LESSON_MINUTES = 45
+# In a school big enough for two shifts these grades come in the afternoon (first-graders and the
+# graduating classes always study in the morning).
+SECOND_SHIFT_GRADES = {2, 3, 4, 6}
+# Rooms that are not a numbered classroom, in the class's language.
+SPECIAL_ROOMS = {"pe": ("Спорт залы", "Спортзал"), "informatics": ("Информатика кабинеті", "Кабинет информатики")}
+
+# Topics of subjects for which the shipped curriculum has no objectives (its sample covers
+# mathematics, algebra, Kazakh and Russian in grades 5-9): the programme's sections, (kk, ru).
+SECTIONS = {
+    "literacy": [
+        ("Дыбыстар мен әріптер", "Звуки и буквы"),
+        ("Буын. Екпін", "Слог. Ударение"),
+        ("Сөз және сөйлем", "Слово и предложение"),
+        ("Дауысты дыбыстар", "Гласные звуки"),
+        ("Дауыссыз дыбыстар", "Согласные звуки"),
+        ("Бас әріп", "Заглавная буква"),
+        ("Мәтінді түсініп оқу", "Чтение с пониманием"),
+        ("Жазу дағдылары", "Навыки письма"),
+    ],
+    "kazakh": [
+        ("Сөз таптары", "Части речи"),
+        ("Зат есім", "Имя существительное"),
+        ("Сын есім", "Имя прилагательное"),
+        ("Етістік", "Глагол"),
+        ("Сөйлем мүшелері", "Члены предложения"),
+        ("Құрмалас сөйлем", "Сложное предложение"),
+        ("Мәтін түрлері", "Типы текста"),
+        ("Іскери хат", "Деловое письмо"),
+    ],
+    "kazakh_lit": [
+        ("Халық ауыз әдебиеті", "Устное народное творчество"),
+        ("Батырлар жыры", "Героический эпос"),
+        ("Ыбырай Алтынсарин әңгімелері", "Рассказы Ыбырая Алтынсарина"),
+        ("Абай Құнанбайұлы. Қара сөздер", "Абай Кунанбаев. Слова назидания"),
+        ("Шәкәрім Құдайбердіұлы", "Шакарим Кудайбердиулы"),
+        ("Мағжан Жұмабаев лирикасы", "Лирика Магжана Жумабаева"),
+        ("Мұхтар Әуезов. «Абай жолы»", "Мухтар Ауэзов. «Путь Абая»"),
+        ("Қазіргі қазақ поэзиясы", "Современная казахская поэзия"),
+    ],
+    "russian": [
+        ("Фонетика және орфоэпия", "Фонетика и орфоэпия"),
+        ("Сөз құрамы", "Состав слова"),
+        ("Зат есім", "Имя существительное"),
+        ("Етістік", "Глагол"),
+        ("Жай сөйлем синтаксисі", "Синтаксис простого предложения"),
+        ("Құрмалас сөйлем", "Сложное предложение"),
+        ("Сөйлеу стильдері", "Стили речи"),
+        ("Орфография", "Орфография"),
+    ],
+    # English lessons are named in English, in Kazakh and Russian classes alike.
+    "english": [
+        ("My family", "My family"),
+        ("School life", "School life"),
+        ("Food and drink", "Food and drink"),
+        ("Free time", "Free time"),
+        ("Travel and holidays", "Travel and holidays"),
+        ("Kazakhstan, my country", "Kazakhstan, my country"),
+        ("The environment", "The environment"),
+        ("Health and sport", "Health and sport"),
+    ],
+    "math": [
+        ("Натурал сандар", "Натуральные числа"),
+        ("Қосу және азайту", "Сложение и вычитание"),
+        ("Көбейту кестесі", "Таблица умножения"),
+        ("Бөлу", "Деление"),
+        ("Шамалар: ұзындық, масса", "Величины: длина, масса"),
+        ("Геометриялық фигуралар", "Геометрические фигуры"),
+        ("Мәтінді есептер", "Текстовые задачи"),
+        ("Үлестер мен бөлшектер", "Доли и дроби"),
+    ],
+    "algebra": [
+        ("Функциялар", "Функции"),
+        ("Тригонометриялық функциялар", "Тригонометрические функции"),
+        ("Туынды", "Производная"),
+        ("Алғашқы функция және интеграл", "Первообразная и интеграл"),
+        ("Көрсеткіштік функция", "Показательная функция"),
+        ("Логарифмдер", "Логарифмы"),
+        ("Ықтималдық", "Вероятность"),
+        ("Теңдеулер жүйелері", "Системы уравнений"),
+    ],
+    "geometry": [
+        ("Геометрияның бастапқы ұғымдары", "Начальные понятия геометрии"),
+        ("Үшбұрыштар", "Треугольники"),
+        ("Параллель түзулер", "Параллельные прямые"),
+        ("Төртбұрыштар", "Четырёхугольники"),
+        ("Шеңбер", "Окружность"),
+        ("Ұқсастық", "Подобие"),
+        ("Векторлар", "Векторы"),
+        ("Көпжақтар", "Многогранники"),
+    ],
+    "science": [
+        ("Тірі табиғат", "Живая природа"),
+        ("Заттар және олардың қасиеттері", "Вещества и их свойства"),
+        ("Су", "Вода"),
+        ("Ауа", "Воздух"),
+        ("Жер және ғарыш", "Земля и космос"),
+        ("Өсімдіктер", "Растения"),
+        ("Жануарлар", "Животные"),
+        ("Адам денсаулығы", "Здоровье человека"),
+    ],
+    "physics": [
+        ("Физикалық шамалар және өлшеулер", "Физические величины и измерения"),
+        ("Механикалық қозғалыс", "Механическое движение"),
+        ("Күш. Ньютон заңдары", "Сила. Законы Ньютона"),
+        ("Қысым", "Давление"),
+        ("Жұмыс, қуат, энергия", "Работа, мощность, энергия"),
+        ("Жылу құбылыстары", "Тепловые явления"),
+        ("Электр тогы", "Электрический ток"),
+        ("Жарық құбылыстары", "Световые явления"),
+    ],
+    "chemistry": [
+        ("Атом құрылысы", "Строение атома"),
+        ("Периодтық жүйе", "Периодическая система"),
+        ("Химиялық байланыс", "Химическая связь"),
+        ("Химиялық реакциялар", "Химические реакции"),
+        ("Ерітінділер", "Растворы"),
+        ("Қышқылдар мен негіздер", "Кислоты и основания"),
+        ("Металдар", "Металлы"),
+        ("Органикалық қосылыстар", "Органические соединения"),
+    ],
+    "biology": [
+        ("Жасуша құрылысы", "Строение клетки"),
+        ("Өсімдіктер әлемі", "Мир растений"),
+        ("Жануарлар әлемі", "Мир животных"),
+        ("Адам анатомиясы", "Анатомия человека"),
+        ("Зат алмасу", "Обмен веществ"),
+        ("Тұқым қуалаушылық", "Наследственность"),
+        ("Экология", "Экология"),
+        ("Эволюция", "Эволюция"),
+    ],
+    "geography": [
+        ("Географиялық карта", "Географическая карта"),
+        ("Литосфера", "Литосфера"),
+        ("Атмосфера", "Атмосфера"),
+        ("Гидросфера", "Гидросфера"),
+        ("Қазақстанның табиғаты", "Природа Казахстана"),
+        ("Халық географиясы", "География населения"),
+        ("Шаруашылық географиясы", "География хозяйства"),
+        ("Табиғатты пайдалану", "Природопользование"),
+    ],
+    "history_kz": [
+        ("Ежелгі Қазақстан", "Древний Казахстан"),
+        ("Сақтар мен ғұндар", "Саки и гунны"),
+        ("Түрік қағанаты", "Тюркский каганат"),
+        ("Алтын Орда", "Золотая Орда"),
+        ("Қазақ хандығының құрылуы", "Образование Казахского ханства"),
+        ("Жоңғар шапқыншылығы", "Джунгарское нашествие"),
+        ("ХХ ғасырдағы Қазақстан", "Казахстан в XX веке"),
+        ("Тәуелсіз Қазақстан", "Независимый Казахстан"),
+    ],
+    "informatics": [
+        ("Компьютер құрылғылары", "Устройство компьютера"),
+        ("Ақпарат және оны кодтау", "Информация и её кодирование"),
+        ("Алгоритмдер", "Алгоритмы"),
+        ("Python тілінде бағдарламалау", "Программирование на Python"),
+        ("Электрондық кестелер", "Электронные таблицы"),
+        ("Компьютерлік желілер", "Компьютерные сети"),
+        ("Ақпараттық қауіпсіздік", "Информационная безопасность"),
+        ("Мәліметтер қоры", "Базы данных"),
+    ],
+    "pe": [
+        ("Жеңіл атлетика", "Лёгкая атлетика"),
+        ("Қимылды ойындар", "Подвижные игры"),
+        ("Гимнастика", "Гимнастика"),
+        ("Баскетбол", "Баскетбол"),
+        ("Волейбол", "Волейбол"),
+        ("Ұлттық ойындар: асық ату", "Национальные игры: асык ату"),
+        ("Футбол", "Футбол"),
+        ("Жүгіру және секіру", "Бег и прыжки"),
+    ],
+    "music": [
+        ("Қазақ халық әндері", "Казахские народные песни"),
+        ("Музыкалық аспаптар", "Музыкальные инструменты"),
+        ("Домбыра күйлері", "Кюи для домбры"),
+        ("Құрманғазы шығармашылығы", "Творчество Курмангазы"),
+        ("Ән және ырғақ", "Песня и ритм"),
+        ("Әлем классикалық музыкасы", "Классическая музыка мира"),
+    ],
+}
+UNIT_SUMMATIVE_TOPIC = ("Бөлім бойынша жиынтық бағалау", "Суммативное оценивание за раздел")
+TERM_SUMMATIVE_TOPIC = ("Тоқсан бойынша жиынтық бағалау", "Суммативное оценивание за четверть")
+UNIT_SUMMATIVE_TITLE = ("БЖБ №{n}", "СОР №{n}")
+TERM_SUMMATIVE_TITLE = ("ТЖБ", "СОЧ")
+
+# Homework, (kk, ru): the first line names the textbook's work, more lines now and then.
+# {p} paragraph, {a} {b} exercises or problems, {s} {t} pages.
+HOMEWORK = {
+    "math": (
+        [("§{p}, №{a}, №{b}", "§{p}, №{a}, №{b}"), ("№{a}–{b} есептер", "Задачи №{a}–{b}")],
+        [
+            ("Ережені жаттау", "Выучить правило"),
+            ("Формулаларды қайталау", "Повторить формулы"),
+            ("Өзін-өзі тексеру, {s}-бет", "Самопроверка, стр. {s}"),
+        ],
+    ),
+    "language": (
+        [("{a}-жаттығу, {s}-бет", "Упр. {a}, стр. {s}")],
+        [
+            ("Сөздік сөздерді жаттау", "Выучить словарные слова"),
+            ("Ережені қайталау", "Повторить правило"),
+            ("Шағын мәтін құрау (5–6 сөйлем)", "Составить небольшой текст (5–6 предложений)"),
+        ],
+    ),
+    "english": (
+        [("Ex. {a}, p. {s}", "Ex. {a}, p. {s}")],
+        [("Learn the new words", "Learn the new words"), ("Write 5 sentences", "Write 5 sentences")],
+    ),
+    "literature": (
+        [("{s}–{t}-беттерді оқу", "Прочитать стр. {s}–{t}")],
+        [
+            ("Өлеңді жатқа айту", "Выучить стихотворение наизусть"),
+            ("Кейіпкерге мінездеме жазу", "Написать характеристику героя"),
+            ("Сұрақтарға жауап беру", "Ответить на вопросы"),
+        ],
+    ),
+    "science": (
+        [("§{p} оқу, сұрақтарға жауап беру", "§{p}, ответить на вопросы")],
+        [
+            ("Кестені толтыру", "Заполнить таблицу"),
+            ("Тест тапсырмалары, {s}-бет", "Тестовые задания, стр. {s}"),
+            ("Есеп №{a}", "Задача №{a}"),
+        ],
+    ),
+    "social": (
+        [("§{p} оқу", "Прочитать §{p}")],
+        [
+            ("Кескін картамен жұмыс", "Работа с контурной картой"),
+            ("Хронологиялық кесте құру", "Составить хронологическую таблицу"),
+            ("Хабарлама дайындау", "Подготовить сообщение"),
+        ],
+    ),
+    "informatics": (
+        [("§{p}, {a}-тапсырма", "§{p}, задание {a}")],
+        [("Бағдарламаны компьютерде тексеру", "Проверить программу на компьютере")],
+    ),
+}
+HOMEWORK_KIND = {
+    "math": "math",
+    "algebra": "math",
+    "geometry": "math",
+    "literacy": "language",
+    "kazakh": "language",
+    "russian": "language",
+    "english": "english",
+    "kazakh_lit": "literature",
+    "science": "science",
+    "physics": "science",
+    "chemistry": "science",
+    "biology": "science",
+    "history_kz": "social",
+    "geography": "social",
+    "informatics": "informatics",
+}  # physical education and music set none
+
+# Reasons teachers give for a later correction, (kk, ru).
+MARK_CORRECTIONS = [
+    ("Жұмысты қайта тапсырды", "Работа пересдана"),
+    ("Қате қойылған баға түзетілді", "Исправлена ошибочно выставленная отметка"),
+]
+ABSENCE_CORRECTION = ("Дәрігердің анықтамасы әкелінді", "Принесена справка от врача")
+RELATIONS = {MALE: ("әкесі", "отец"), FEMALE: ("анасы", "мать")}
+KK_MONTHS_LOCATIVE = dict(enumerate(
+    ["қаңтарда", "ақпанда", "наурызда", "сәуірде", "мамырда", "маусымда", "шілдеде", "тамызда", "қыркүйекте",
+     "қазанда", "қарашада", "желтоқсанда"], start=1))  # fmt: skip
+RU_MONTHS_GENITIVE = dict(enumerate(
+    ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября",
+     "декабря"], start=1))  # fmt: skip
+
+# Audit vocabulary, as plain strings for the bulk writer. The term's marks arrive as an import of
+# the school's earlier journal; the accounts are made by this command.
+MARK_SET, POINTS_SET = Event.MARK_SET.value, Event.POINTS_SET.value
+ATTENDANCE_SET, ACCOUNT_CREATE = Event.ATTENDANCE_SET.value, Event.ACCOUNT_CREATE.value
+IMPORTED, COMMAND = Via.IMPORT.value, Via.COMMAND.value
 
 
 def default_holidays(start_year: int) -> list[HolidayDates]:
@@ -249,7 +545,76 @@ def academic_calendar(start_year: int) -> list[tuple[int, dt.date, dt.date]]:
     ]
 
 
-# ------------------------------------------------------------------ generator
+@functools.cache
+def bell_times(shift: int, period: int) -> tuple[dt.time, dt.time]:
+    """When a period of a shift starts and ends."""
+    starts = dt.datetime.strptime(BELLS[shift][period - 1], "%H:%M")
+    return starts.time(), (starts + dt.timedelta(minutes=LESSON_MINUTES)).time()
+
+
+def school_names(index: int, locality: str, place: tuple[str, str, str], kind: str, namesake) -> tuple[str, str, str]:
+    """A school's name in Kazakh, Russian and English, as such a school is called."""
+    number = index + 1
+    place_kk, place_ru, place_en = place
+    if kind == "gymnasium":
+        who_kk, who_ru, who_en = namesake
+        return (
+            f"{place_kk} {who_kk} атындағы №{number} мектеп-гимназиясы",
+            f"Школа-гимназия №{number} имени {who_ru} {place_ru}",
+            f"{who_en} School-Gymnasium No. {number}, {place_en}",
+        )
+    if kind == "lyceum":
+        return (
+            f"{place_kk} №{number} мектеп-лицейі",
+            f"Школа-лицей №{number} {place_ru}",
+            f"School-Lyceum No. {number}, {place_en}",
+        )
+    if kind == "named":
+        who_kk, who_ru, who_en = namesake
+        return (
+            f"{place_kk} {who_kk} атындағы №{number} жалпы орта білім беретін мектебі",
+            f"Средняя общеобразовательная школа №{number} имени {who_ru} {place_ru}",
+            f"{who_en} Secondary School No. {number}, {place_en}",
+        )
+    if locality == "urban":
+        return (
+            f"{place_kk} №{number} жалпы білім беретін мектебі",
+            f"Общеобразовательная школа №{number} {place_ru}",
+            f"School No. {number}, {place_en}",
+        )
+    return (
+        f"{place_kk} №{number} жалпы орта білім беретін мектебі",
+        f"Средняя общеобразовательная школа №{number} {place_ru}",
+        f"Secondary School No. {number}, {place_en}",
+    )
+
+
+def _term_share(programme: list, term_number: int) -> list:
+    """The part of a year's programme taught in one of its four terms (all of it if too short)."""
+    if len(programme) < 4 or not 1 <= term_number <= 4:
+        return programme
+    return programme[(term_number - 1) * len(programme) // 4 : term_number * len(programme) // 4]
+
+
+# ------------------------------------------------------------------ families
+
+
+@dataclass
+class Family:
+    """What a family's members share: where their names come from, how they write them, the surname
+    (men's form), the father's first name and the style of the children's patronymics."""
+
+    pool: NamePool
+    russian_letters: bool  # written without the Kazakh letters, as Russian documents do
+    surname: str
+    father: str
+    style: str  # of the children's patronymics
+    parents_style: str  # of the parents' own patronymics
+    language: str  # of the children's classes
+    children: list[Person] = field(default_factory=list)
+
+    def spell(self, text: str) -> str:
+        return russian_spelling(text) if self.russian_letters else text
 
 
 @dataclass
@@ -262,6 +627,18 @@ class DemoSize:
     progress: bool = True
 
 
+@dataclass
+class ClassSpec:
+    grade: int
+    letter: str
+    language: str
+    shift: int
+    size: int = 0
+    home_room: str = ""
+    kids: list[Person] = field(default_factory=list)
+    school_class: SchoolClass | None = None
+
+
 class Generator:
     def __init__(self, size: DemoSize, log: Callable[[str], None] = print):
         self.size = size
@@ -269,12 +646,13 @@ class Generator:
         self.today = size.today or clock.today()
         self.log = log
         self.used_iins: set[str] = set()
+        self.zone = timezone.get_default_timezone()
 
     # -- shared reference data, idempotent
     def reference(self) -> None:
         self.region = Region.objects.get(code="KZ-11")
         self.districts = []
-        for kk, ru, en, _locality, _v_kk, _v_ru in AKMOLA_DISTRICTS:
+        for kk, ru, en, _locality, _places in AKMOLA_DISTRICTS:
             district, _ = District.objects.get_or_create(
                 region=self.region, name_kk=kk, defaults={"name_ru": ru, "name_en": en}
             )
@@ -307,31 +685,76 @@ class Generator:
         self.holiday_days = {day for h in queries.holidays_of(None, self.year) for day in _days(h.starts_on, h.ends_on)}
         self.used_iins.update(Person.objects.values_list("iin", flat=True))
 
-    def person(self, language: str, sex: str, birth_date: dt.date, surname: str | None = None) -> Person:
-        rng = self.rng
-        if language == "kk":
-            first = rng.choice(KK_MALE if sex == "M" else KK_FEMALE)
-            last = surname or rng.choice(KK_SURNAMES)
-            last = last if sex == "M" or not last.endswith(("ов", "ев", "ин")) else last + "а"
-            father = rng.choice(KK_MALE)
-            patronymic = f"{father}{'ұлы' if sex == 'M' else 'қызы'}"
-        else:
-            first = rng.choice(RU_MALE if sex == "M" else RU_FEMALE)
-            last = surname or rng.choice(RU_SURNAMES)
-            last = last if sex == "M" else last + "а"
-            father = rng.choice(RU_MALE)
-            stem = father[:-1] + "е" if father.endswith("й") else father
-            patronymic = (
-                f"{stem}{'вич' if sex == 'M' else 'вна'}"
-                if father.endswith("й")
-                else (f"{father}{'ович' if sex == 'M' else 'овна'}")
-            )
+    # -- people
+    def new_person(self, last: str, first: str, middle: str, sex: str, birth_date: dt.date) -> Person:
         while True:
-            iin = make_iin(birth_date, sex, rng.randrange(1, 10000))
+            iin = make_iin(birth_date, sex, self.rng.randrange(1, 10000))
             if iin and iin not in self.used_iins:
                 break
         self.used_iins.add(iin)
-        return Person(iin=iin, last_name=last, first_name=first, patronymic=patronymic, birth_date=birth_date, sex=sex)
+        return Person(iin=iin, last_name=last, first_name=first, patronymic=middle, birth_date=birth_date, sex=sex)
+
+    def family(self, language: str, pool_name: str | None = None) -> Family:
+        """A family whose children learn in `language`, its origin and habits drawn as a region's are."""
+        rng = self.rng
+        if pool_name is None:
+            if language == "kk":
+                pool_name = "kazakh"
+            else:
+                r = rng.random()
+                pool_name = "kazakh" if r < 0.45 else "russian" if r < 0.9 else "other"
+        pool = POOLS[pool_name]
+        kazakh = pool_name == "kazakh"
+        if kazakh and language == "kk":
+            style = KAZAKH_STYLE if rng.random() < 0.88 else RUSSIAN_STYLE
+            parents_style = KAZAKH_STYLE if rng.random() < 0.45 else RUSSIAN_STYLE
+        elif kazakh:  # a Kazakh family whose children learn in Russian mostly writes the Russian way
+            style = RUSSIAN_STYLE if rng.random() < 0.8 else KAZAKH_STYLE
+            parents_style = RUSSIAN_STYLE if rng.random() < 0.9 else KAZAKH_STYLE
+        else:
+            style = parents_style = RUSSIAN_STYLE
+        return Family(
+            pool=pool,
+            russian_letters=kazakh and language != "kk",
+            surname=rng.choice(pool.surnames),
+            father=rng.choice(pool.men),
+            style=style,
+            parents_style=parents_style,
+            language=language,
+        )
+
+    def child(self, family: Family, sex: str, birth_date: dt.date) -> Person:
+        taken = {kid.first_name for kid in family.children}
+        names = family.pool.boys if sex == MALE else family.pool.girls
+        first = family.spell(self.rng.choice(names))
+        for _ in range(3):  # siblings have different first names
+            if first not in taken:
+                break
+            first = family.spell(self.rng.choice(names))
+        last, middle = child_names(family.surname, family.father, sex, family.style)
+        kid = self.new_person(family.spell(last), first, family.spell(middle), sex, birth_date)
+        family.children.append(kid)
+        return kid
+
+    def parent(self, family: Family, sex: str, birth_date: dt.date) -> Person:
+        rng, pool = self.rng, family.pool
+        if sex == MALE:
+            first, last = family.father, surname_for(family.surname, MALE)
+        else:
+            first = rng.choice(pool.women)
+            # Most mothers bear the family's surname; some keep their own.
+            own = family.surname if rng.random() < 0.8 else rng.choice(pool.surnames)
+            last = surname_for(own, FEMALE)
+        middle = patronymic(rng.choice(pool.men), sex, family.parents_style)
+        return self.new_person(family.spell(last), family.spell(first), family.spell(middle), sex, birth_date)
+
+    def adult(self, language: str, sex: str, birth_date: dt.date) -> Person:
+        """A teacher or a director: someone of the region who works in that language."""
+        family = self.family(language)
+        first = self.rng.choice(family.pool.men if sex == MALE else family.pool.women)
+        last = surname_for(family.surname, sex)
+        middle = patronymic(self.rng.choice(family.pool.men), sex, family.parents_style)
+        return self.new_person(family.spell(last), family.spell(first), family.spell(middle), sex, birth_date)
 
     def birth_date(self, age: int) -> dt.date:
         year = self.year.starts_on.year - age
@@ -353,31 +776,28 @@ class Generator:
             organizations.append(organization)
             progress.step(note=organization.name_ru)
         if size.demo_accounts:
+            self.rng = random.Random(f"{size.seed}:accounts")
             self.demo_accounts(organizations[0])
         return organizations
 
     def school(self, index: int, students: int) -> Organization:
-        district = self.districts[index % len(self.districts)]
-        kk, ru, en, locality, villages_kk, villages_ru = AKMOLA_DISTRICTS[index % len(AKMOLA_DISTRICTS)]
-        number = index + 1
-        if locality == "urban":
-            names = (
-                f"№{number} жалпы білім беретін мектеп",
-                f"Общеобразовательная школа №{number}",
-                f"School No. {number}",
-            )
+        rng = self.rng
+        district = self.districts[index % len(AKMOLA_DISTRICTS)]
+        _kk, _ru, _en, locality, places = AKMOLA_DISTRICTS[index % len(AKMOLA_DISTRICTS)]
+        place = places[(index // len(AKMOLA_DISTRICTS)) % len(places)]
+        # The first school (the demo's) teaches in both languages; most others in Kazakh.
+        if index == 0:
+            language = "mixed"
+        elif locality == "urban":
+            language = rng.choices(["kk", "ru", "mixed"], [0.5, 0.25, 0.25])[0]
         else:
-            v = (index // len(AKMOLA_DISTRICTS)) % len(villages_kk)
-            names = (
-                f"{villages_kk[v]} ауылының №{number} жалпы орта мектебі",
-                f"Средняя школа №{number} села {villages_ru[v]}",
-                f"Secondary School No. {number}, {villages_ru[v]}",
-            )
+            language = rng.choices(["kk", "ru", "mixed"], [0.7, 0.25, 0.05])[0]
+        kinds = ["general", "gymnasium", "lyceum"] if locality == "urban" else ["general", "named"]
+        kind = "general" if index == 0 else rng.choice(kinds)
+        names = school_names(index, locality, place, kind, rng.choice(NAMESAKES))
         existing = Organization.objects.filter(district=district, name_kk=names[0]).first()
         if existing is not None:
             return existing  # finished by an earlier run
-        rng = self.rng
-        language = rng.choice(["kk", "kk", "ru", "mixed"]) if locality == "urban" else rng.choice(["kk", "kk", "ru"])
         connection = (
             rng.choice(["fiber", "fiber", "adsl"])
             if locality == "urban"
@@ -405,110 +825,172 @@ class Generator:
                 connection_mbps=mbps,
                 student_computers=max(2, students // rng.choice([8, 12, 20])),
             )
-            self.populate(organization, students)
+            self.populate(organization, students, demo=index == 0 and self.size.demo_accounts)
         return organization
 
-    def populate(self, organization: Organization, students: int) -> None:
-        rng = self.rng
+    def class_specs(self, organization: Organization, students: int) -> list[ClassSpec]:
+        """The school's classes: grades 1-11, as many parallels as the students fill, in their languages."""
+        mixed = organization.language == "mixed"
         parallels = max(1, min(4, round(students / 11 / 25)))
-        class_specs = []
+        if mixed and students >= 11 * 2 * 10:
+            parallels = max(parallels, 2)  # a class in each language
+        two_shifts = organization.locality == "urban" and parallels >= 2
+        specs = []
+        home_rooms = defaultdict(int)  # shift -> classrooms of the primary grades taken
         for grade in range(1, 12):
             used: set[str] = set()
             for p in range(parallels):
-                lang = organization.language if organization.language != "mixed" else ("kk" if p % 2 == 0 else "ru")
+                lang = organization.language if not mixed else ("kk" if p % 2 == 0 or parallels == 1 else "ru")
                 letters = KK_LETTERS if lang == "kk" else RU_LETTERS
                 # A mixed school alternates alphabets, whose third letters coincide («Б»): take the next free one.
                 letter = next(x for x in letters[p:] + letters if x not in used)
                 used.add(letter)
-                class_specs.append((grade, letter, lang))
-        base, extra = divmod(students, len(class_specs))
-        people: list[Person] = []
-        class_rows = []
-        roster: dict[int, list[Person]] = {}
-        for i, (grade, letter, lang) in enumerate(class_specs):
-            n = base + (1 if i < extra else 0)
-            kids = [self.person(lang, rng.choice("MF"), self.birth_date(6 + grade)) for _ in range(n)]
-            roster[i] = kids
-            people.extend(kids)
-            class_rows.append(
-                SchoolClass(organization=organization, year=self.year, grade=grade, letter=letter, language=lang)
-            )
-        # Guardians: one per student, a sibling now and then shares the same parent.
-        guardians: list[tuple[Person, Person]] = []
-        last_parent: Person | None = None
-        for kid in list(people):
-            if (
-                last_parent is not None
-                and rng.random() < 0.12
-                and kid.last_name.rstrip("а") == last_parent.last_name.rstrip("а")
-            ):
-                guardians.append((last_parent, kid))
-                continue
-            lang = "ru" if kid.last_name.rstrip("а") in RU_SURNAMES else "kk"
-            sex = rng.choice("MF")
-            surname = (
-                kid.last_name.rstrip("а")
-                if kid.last_name.endswith("ова") or kid.last_name.endswith("ева")
-                else kid.last_name
-            )
-            parent = self.person(lang, sex, self.birth_date(rng.randrange(28, 50)), surname=surname)
-            parent.phone = f"+7 70{rng.randrange(10)} {rng.randrange(100, 999)} {rng.randrange(1000, 9999)}"
-            people.append(parent)
-            guardians.append((parent, kid))
-            last_parent = parent
-        # Teachers: created as the timetable needs them, so nobody has two lessons at once.
-        director = self.person(
-            organization.language if organization.language != "mixed" else "kk",
-            rng.choice("MF"),
-            self.birth_date(rng.randrange(38, 60)),
-        )
+                shift = 2 if two_shifts and grade in SECOND_SHIFT_GRADES else 1
+                spec = ClassSpec(grade, letter, lang, shift)
+                if grade <= 4:  # the primary grades stay in their own classroom; the shifts share them
+                    home_rooms[shift] += 1
+                    spec.home_room = str(100 + home_rooms[shift])
+                specs.append(spec)
+        base, extra = divmod(students, len(specs))
+        for i, spec in enumerate(specs):
+            spec.size = base + (1 if i < extra else 0)
+        return specs
+
+    def seat_families(self, specs: list[ClassSpec], demo: bool) -> list[tuple[Family, list[Person]]]:
+        """Fill every class's seats with children of families; a family's children learn in one
+        language, in different grades, and share surname and patronymic."""
+        rng = self.rng
+        free = [spec.size for spec in specs]
+        by_language_grade = defaultdict(list)
+        for i, spec in enumerate(specs):
+            by_language_grade[(spec.language, spec.grade)].append(i)
+        families = []
+
+        def seat(family: Family, i: int) -> None:
+            free[i] -= 1
+            spec = specs[i]
+            spec.kids.append(self.child(family, rng.choice("MF"), self.birth_date(6 + spec.grade)))
+
+        def open_class(language: str, grade: int) -> int | None:
+            found = [i for i in by_language_grade.get((language, grade), ()) if free[i] > 0]
+            return rng.choice(found) if found else None
+
+        if demo:
+            # The demo parent's family: a child in the first Kazakh-language 7th grade, another in the 3rd.
+            seventh, third = open_class("kk", 7), open_class("kk", 3)
+            if seventh is not None and third is not None:
+                family = self.family("kk", "kazakh")
+                family.surname, family.style = rng.choice(KK_DEMO_SURNAMES), KAZAKH_STYLE
+                seventh = by_language_grade[("kk", 7)][0]
+                seat(family, seventh)
+                seat(family, third)
+                families.append(family)
+        for i, spec in enumerate(specs):
+            while free[i] > 0:
+                family = self.family(spec.language)
+                seat(family, i)
+                siblings = rng.choices([0, 1, 2], [0.55, 0.33, 0.12])[0]
+                grades = [g for g in range(max(1, spec.grade - 6), min(11, spec.grade + 6) + 1) if g != spec.grade]
+                rng.shuffle(grades)
+                for grade in grades:
+                    if not siblings:
+                        break
+                    other = open_class(spec.language, grade)
+                    if other is not None:
+                        seat(family, other)
+                        siblings -= 1
+                families.append(family)
+        return families
+
+    def populate(self, organization: Organization, students: int, demo: bool = False) -> None:
+        rng = self.rng
+        specs = self.class_specs(organization, students)
+        families = self.seat_families(specs, demo)
+        people: list[Person] = [kid for spec in specs for kid in spec.kids]
+        # Guardians: both parents, or the mother, or the father; the children's patronymic is the father's name.
+        guardians: list[tuple[Person, Person, str]] = []
+        for number, family in enumerate(families):
+            oldest = max(family.children, key=lambda kid: self.year.starts_on - kid.birth_date)
+            mother_age = (self.year.starts_on - oldest.birth_date).days // 365 + rng.randrange(20, 34)
+            r = 0.0 if demo and number == 0 else rng.random()
+            sexes = [MALE, FEMALE] if r < 0.5 else [FEMALE] if r < 0.85 else [MALE]
+            for sex in sexes:
+                age = mother_age + (rng.randrange(0, 7) if sex == MALE else 0)
+                parent = self.parent(family, sex, self.birth_date(age))
+                parent.phone = f"+7 70{rng.randrange(10)} {rng.randrange(100, 999)} {rng.randrange(1000, 9999)}"
+                people.append(parent)
+                relation = RELATIONS[sex][0 if family.language == "kk" else 1]
+                guardians.extend((parent, kid, relation) for kid in family.children)
+        director_language = organization.language if organization.language != "mixed" else "kk"
+        director = self.adult(director_language, rng.choice("MF"), self.birth_date(rng.randrange(38, 60)))
         people.append(director)
         Person.objects.bulk_create(people, batch_size=2000)
-        SchoolClass.objects.bulk_create(class_rows)
-        classes = list(
-            SchoolClass.objects.filter(organization=organization, year=self.year).order_by("grade", "letter")
-        )
-        by_key = {(c.grade, c.letter): c for c in classes}
-        Enrollment.objects.bulk_create(
+        SchoolClass.objects.bulk_create(
             [
-                Enrollment(school_class=by_key[(class_specs[i][0], class_specs[i][1])], student=kid)
-                for i, kids in roster.items()
-                for kid in kids
-            ],
+                SchoolClass(
+                    organization=organization,
+                    year=self.year,
+                    grade=s.grade,
+                    letter=s.letter,
+                    language=s.language,
+                    shift=s.shift,
+                )
+                for s in specs
+            ]
+        )
+        classes = {
+            (c.grade, c.letter): c for c in SchoolClass.objects.filter(organization=organization, year=self.year)
+        }
+        for spec in specs:
+            spec.school_class = classes[(spec.grade, spec.letter)]
+        Enrollment.objects.bulk_create(
+            [Enrollment(school_class=spec.school_class, student=kid) for spec in specs for kid in spec.kids],
             batch_size=5000,
         )
-        Guardianship.objects.bulk_create([Guardianship(guardian=g, student=s) for g, s in guardians], batch_size=5000)
+        Guardianship.objects.bulk_create(
+            [Guardianship(guardian=g, student=s, relation=relation) for g, s, relation in guardians], batch_size=5000
+        )
         Membership.objects.bulk_create(
-            [
-                Membership(person=kid, role=Role.STUDENT, organization=organization)
-                for kids in roster.values()
-                for kid in kids
-            ]
+            [Membership(person=kid, role=Role.STUDENT, organization=organization) for s in specs for kid in s.kids]
             + [
                 Membership(person=g, role=Role.GUARDIAN, organization=organization)
-                for g in {g.pk: g for g, _ in guardians}.values()
+                for g in {g.pk: g for g, _, _ in guardians}.values()
             ]
             + [Membership(person=director, role=Role.DIRECTOR, organization=organization)],
             batch_size=5000,
         )
-        self.timetable(organization, classes)
+        shifts = sorted({s.shift for s in specs})
+        # A school with one shift rings a seventh period; with two, the afternoon shift starts then.
+        periods = {shift: 6 if shift == 1 and len(shifts) > 1 else len(BELLS[shift]) for shift in shifts}
+        BellPeriod.objects.bulk_create(
+            [
+                BellPeriod(organization=organization, shift=shift, period=period, starts=starts, ends=ends)
+                for shift in shifts
+                for period in range(1, periods[shift] + 1)
+                for starts, ends in [bell_times(shift, period)]
+            ]
+        )
+        self.timetable(organization, specs, demo)
         for term in self.terms:
             if term.starts_on <= self.today:
-                self.term_records(organization, classes, term)
+                self.term_records(organization, specs, term)
         # Past terms are closed with their grades, as a director would have done.
         for term in self.terms:
             if term.ends_on < self.today:
                 compute_term_grades(term, TeachingAssignment.objects.filter(school_class__organization=organization))
                 TermClosure.objects.create(organization=organization, term=term, closed_by=None)
 
-    def timetable(self, organization: Organization, classes: list[SchoolClass]) -> None:
+    def timetable(self, organization: Organization, specs: list[ClassSpec], demo: bool) -> None:
         rng = self.rng
-        teachers: dict[str, list[tuple[Person, set]]] = defaultdict(list)  # subject -> [(teacher, busy slots)]
+        # subject -> [(teacher, language, busy (shift, weekday, period))]
+        teachers: dict[str, list[tuple[Person, str, set]]] = defaultdict(list)
         new_teachers: list[Person] = []
+        rooms: dict[int, str] = {}  # id(teacher) -> their classroom
         assignments: list[TeachingAssignment] = []
-        slot_rows: list[tuple[SchoolClass, int, int, int]] = []  # class, weekday, period, assignment index
-        for school_class in classes:
-            plan = [(code, hours) for code, _kk, _ru, _en, grades, hours in SUBJECTS if school_class.grade in grades]
+        slot_rows: list[tuple[ClassSpec, int, int, int, str]] = []  # class, weekday, period, assignment, room
+        for spec in specs:
+            school_class = spec.school_class
+            plan = [(code, hours) for code, _kk, _ru, _en, grades, hours in SUBJECTS if spec.grade in grades]
             week = [code for code, hours in plan for _ in range(hours)]
             rng.shuffle(week)
             periods_per_day = -(-len(week) // WEEKDAYS)
@@ -517,32 +999,39 @@ class Generator:
             for code, pos in zip(week, positions, strict=True):
                 by_subject[code].append(pos)
             for code, hours in plan:
-                wanted = set(by_subject[code])
-                teacher = next((t for t, busy in teachers[code] if not busy & wanted and len(busy) + hours <= 24), None)
+                wanted = {(spec.shift, d, p) for d, p in by_subject[code]}
+                free = [(t, lang) for t, lang, busy in teachers[code] if not busy & wanted and len(busy) + hours <= 24]
+                # Someone who teaches the subject in the class's language, and a new teacher if none is free.
+                teacher = next((t for t, lang in free if lang == spec.language), None)
                 if teacher is None:
-                    lang = school_class.language
-                    teacher = self.person(lang, rng.choice("FFM"), self.birth_date(rng.randrange(24, 62)))
+                    teacher = self.adult(spec.language, rng.choice("FFM"), self.birth_date(rng.randrange(24, 62)))
                     new_teachers.append(teacher)
-                    teachers[code].append((teacher, set()))
-                busy = next(b for t, b in teachers[code] if t is teacher)
+                    teachers[code].append((teacher, spec.language, set()))
+                    rooms[id(teacher)] = str(200 + len(rooms) + 1 + 70 * (len(rooms) // 30))
+                busy = next(b for t, _lang, b in teachers[code] if t is teacher)
                 busy |= wanted
                 assignments.append(
                     TeachingAssignment(
                         school_class=school_class, subject=self.subjects[code], teacher=teacher, hours_per_week=hours
                     )
                 )
-                for weekday, period in sorted(wanted):
-                    slot_rows.append((school_class, weekday, period, len(assignments) - 1))
+                special = SPECIAL_ROOMS.get(code)
+                if special:
+                    room = special[0 if spec.language == "kk" else 1]
+                elif spec.home_room and code != "english":
+                    room = spec.home_room
+                else:
+                    room = rooms[id(teacher)]
+                for _shift, weekday, period in sorted(wanted):
+                    slot_rows.append((spec, weekday, period, len(assignments) - 1, room))
         Person.objects.bulk_create(new_teachers, batch_size=2000)
         for a in assignments:
             a.teacher_id = a.teacher.pk
         TeachingAssignment.objects.bulk_create(assignments, batch_size=5000)
         TimetableSlot.objects.bulk_create(
             [
-                TimetableSlot(
-                    school_class=c, weekday=d, period=p, assignment=assignments[i], room=str(100 + c.grade * 10 + i % 7)
-                )
-                for c, d, p, i in slot_rows
+                TimetableSlot(school_class=s.school_class, weekday=d, period=p, assignment=assignments[i], room=room)
+                for s, d, p, i, room in slot_rows
             ],
             batch_size=5000,
         )
@@ -554,176 +1043,345 @@ class Generator:
         for a in assignments:
             teachers_of[a.school_class.pk].append(a.teacher)
         leading: set[int] = set()
-        first_teacher = {}
+        classes = [spec.school_class for spec in specs]
+        demo_class = self.demo_class(specs) if demo else None
+        if demo_class is not None:
+            # The demo teacher teaches algebra in the demo class and leads it.
+            algebra = next(a for a in assignments if a.school_class is demo_class and a.subject.code == "algebra")
+            demo_class.class_teacher = algebra.teacher
+            leading.add(algebra.teacher.pk)
         for c in classes:
+            if c is demo_class:
+                continue
             free = [t for t in teachers_of[c.pk] if t.pk not in leading]
-            first_teacher[c.pk] = (free or teachers_of[c.pk])[0]
-            leading.add(first_teacher[c.pk].pk)
-            c.class_teacher = first_teacher[c.pk]
+            c.class_teacher = (free or teachers_of[c.pk])[0]
+            leading.add(c.class_teacher.pk)
         SchoolClass.objects.bulk_update(classes, ["class_teacher"])
         Membership.objects.bulk_create(
-            [
-                Membership(person=first_teacher[c.pk], role=Role.CLASS_TEACHER, organization=organization)
-                for c in classes
-            ],
+            [Membership(person=c.class_teacher, role=Role.CLASS_TEACHER, organization=organization) for c in classes],
             ignore_conflicts=True,
         )
+        # The teachers have accounts: the audit names who set each mark.
+        if demo_class is not None:
+            ensure_account(demo_class.class_teacher, username="teacher", password=DEMO_PASSWORD, is_demo=True)
+        languages = {t.pk: lang for entries in teachers.values() for t, lang, _busy in entries}
+        self.teacher_accounts(organization, new_teachers, languages)
+        self.assignment_user = {a.pk: self.user_of[a.teacher_id] for a in assignments}
+        self.assignment_code = {a.pk: a.subject.code for a in assignments}
 
-    def term_records(self, organization: Organization, classes: list[SchoolClass], term: Term) -> None:
+    @staticmethod
+    def demo_class(specs: list[ClassSpec]) -> SchoolClass | None:
+        """The class whose algebra teacher, one student and that student's father are the demo accounts."""
+        return next((s.school_class for s in specs if s.grade == 7 and s.language == "kk"), None) or next(
+            (s.school_class for s in specs if s.grade == 7), None
+        )
+
+    def teacher_accounts(self, organization: Organization, teachers: list[Person], languages: dict) -> None:
+        """Accounts without a password (the teacher sets one with an activation code), in the language the
+        teacher teaches in, written in bulk."""
+        have = dict(User.objects.filter(person__in=teachers).values_list("person_id", "pk"))
+        wanted = [t for t in teachers if t.pk not in have]
+        bulk_insert(
+            User,
+            ("person_id", "username", "password", "language", "is_active"),
+            [(t.pk, f"teacher.{t.pk}", UNUSABLE_PASSWORD_PREFIX, languages[t.pk], True) for t in wanted],
+        )
+        self.user_of = dict(User.objects.filter(person__in=teachers).values_list("person_id", "pk"))
+        now = timezone.now()
+        self.audit(
+            [
+                (
+                    None,
+                    COMMAND,
+                    organization.pk,
+                    t.pk,
+                    ACCOUNT_CREATE,
+                    f"user:{self.user_of[t.pk]}",
+                    None,
+                    {"username": f"teacher.{t.pk}", "demo": False},
+                    "",
+                    now,
+                )
+                for t in wanted
+            ]
+        )
+
+    @staticmethod
+    def audit(rows: list[tuple]) -> None:
+        """Append audit rows given as AUDIT_FIELDS and the time they happened."""
+        bulk_insert(AuditEvent, (*AUDIT_FIELDS, "at"), rows)
+
+    def term_records(self, organization: Organization, specs: list[ClassSpec], term: Term) -> None:
         """Lessons of the term up to today, with topics, homework, marks, absences and summatives."""
         rng = self.rng
         last_day = min(term.ends_on, self.today)
-        slots = list(TimetableSlot.objects.filter(school_class__in=classes).select_related("assignment"))
+        spec_of = {s.school_class.pk: s for s in specs}
+        classes = list(spec_of)
+        slots = list(TimetableSlot.objects.filter(school_class__in=classes).values_list(
+            "school_class_id", "weekday", "period", "assignment_id"
+        ))  # fmt: skip
         by_class_day = defaultdict(list)
-        for s in slots:
-            by_class_day[(s.school_class_id, s.weekday)].append(s)
-        lessons = []
+        class_of = {}
+        for class_id, weekday, period, assignment_id in slots:
+            by_class_day[(class_id, weekday)].append((period, assignment_id))
+            class_of[assignment_id] = class_id
+        lessons: list[Lesson] = []
         day = term.starts_on
         while day <= term.ends_on:
             if day.isoweekday() <= WEEKDAYS and day not in self.holiday_days:
                 for c in classes:
-                    for s in by_class_day.get((c.pk, day.isoweekday()), ()):
-                        lessons.append(Lesson(assignment_id=s.assignment_id, term=term, date=day, period=s.period))
+                    for period, assignment_id in sorted(by_class_day.get((c, day.isoweekday()), ())):
+                        lessons.append(Lesson(assignment_id=assignment_id, term=term, date=day, period=period))
             day += dt.timedelta(days=1)
-        counters = defaultdict(int)
-        class_of = {}
-        for s in slots:
-            class_of[s.assignment_id] = s.school_class_id
-        lang_of = {c.pk: c.language for c in classes}
-        grade_of = {c.pk: c.grade for c in classes}
-        subject_of = {s.assignment_id: s.assignment.subject_id for s in slots}
-        in_term = defaultdict(int)
+        of_assignment = defaultdict(list)  # in date order
         for lesson in lessons:
-            in_term[lesson.assignment_id] += 1
-        taught = []  # (lesson, objective id): each lesson works on one objective of the term's share
-        for lesson in lessons:
-            counters[lesson.assignment_id] += 1
-            n = counters[lesson.assignment_id]
-            if lesson.date <= last_day + dt.timedelta(days=7):
-                kk = lang_of[class_of[lesson.assignment_id]] == "kk"
-                lesson.topic = f"{n}-сабақ: жаңа тақырып" if kk else f"Урок {n}: новая тема"
-                programme = self.objectives.get(
-                    (subject_of[lesson.assignment_id], grade_of[class_of[lesson.assignment_id]])
-                )
-                if programme:
-                    share = _term_share(programme, term.number)
-                    objective = share[(n - 1) * len(share) // in_term[lesson.assignment_id]]
-                    text = objective.text_kk if kk else objective.text_ru
-                    lesson.topic = (text[:1].upper() + text[1:])[:300]
-                    taught.append((lesson, objective.pk))
-                if rng.random() < 0.6:
-                    lesson.homework = (
-                        f"§{n}, {rng.randrange(1, 40)}-жаттығу" if kk else f"§{n}, упр. {rng.randrange(1, 40)}"
-                    )
-                    lesson.homework_due = lesson.date + dt.timedelta(days=rng.choice([1, 2, 7]))
-        Lesson.objects.bulk_create(lessons, batch_size=5000)
-        Lesson.objectives.through.objects.bulk_create(
-            [Lesson.objectives.through(lesson_id=lesson.pk, learningobjective_id=o) for lesson, o in taught],
-            batch_size=5000,
-        )
-        roster = defaultdict(list)
-        for class_id, student_id in Enrollment.objects.filter(school_class__in=classes).values_list(
-            "school_class_id", "student_id"
-        ):
-            roster[class_id].append(student_id)
-        ability = {sid: rng.gauss(0, 1) for ids in roster.values() for sid in ids}
-        marks, absences = [], []
-        for lesson in lessons:
-            if lesson.date > last_day:
-                continue
-            for sid in roster[class_of[lesson.assignment_id]]:
-                r = rng.random()
-                if r < 0.04:
-                    kind = rng.choices([k for k, _ in ABSENCE_KINDS], [w for _, w in ABSENCE_KINDS])[0]
-                    absences.append((sid, lesson.pk, kind))
-                    if kind != "late":
-                        continue
-                if rng.random() < 0.3:
-                    value = max(1, min(10, round(6.5 + 1.6 * ability[sid] + rng.gauss(0, 1.2))))
-                    marks.append((sid, lesson.pk, None, value))
-        works, work_marks = [], []
-        assignment_ids = {s.assignment_id: s.assignment for s in slots}
-        length = (term.ends_on - term.starts_on).days
-        for assignment_id in assignment_ids:
-            plan = [("unit", 0.35, 10), ("unit", 0.7, 15), ("term", 0.93, 25)]
-            for kind, at, maximum in plan:
-                date = term.starts_on + dt.timedelta(days=int(length * at))
-                while date.isoweekday() > WEEKDAYS or date in self.holiday_days:
-                    date -= dt.timedelta(days=1)
-                if date > last_day:
+            of_assignment[lesson.assignment_id].append(lesson)
+        # Summatives: two unit works and the term's, each at a lesson of its class-subject.
+        works = []
+        summative_lessons = {}
+        for assignment_id, own in of_assignment.items():
+            kk = spec_of[class_of[assignment_id]].language == "kk"
+            for number, (kind, at, maximum) in enumerate([("unit", 0.35, 10), ("unit", 0.7, 15), ("term", 0.93, 25)]):
+                lesson = own[min(len(own) - 1, int(len(own) * at))]
+                if lesson.date > last_day:
                     continue
+                title = (UNIT_SUMMATIVE_TITLE if kind == "unit" else TERM_SUMMATIVE_TITLE)[0 if kk else 1]
                 works.append(
                     SummativeWork(
                         assignment_id=assignment_id,
                         term=term,
                         kind=kind,
                         max_points=maximum,
-                        date=date,
-                        title=("БЖБ" if kind == "unit" else "ТЖБ"),
+                        date=lesson.date,
+                        title=title.format(n=number + 1),
                     )
                 )
+                summative_lessons[id(lesson)] = kind
+        taught = self.plan_lessons(term, of_assignment, spec_of, class_of, summative_lessons, last_day)
+        Lesson.objects.bulk_create(lessons, batch_size=5000)
+        Lesson.objectives.through.objects.bulk_create(
+            [Lesson.objectives.through(lesson_id=lesson.pk, learningobjective_id=o) for lesson, o in taught],
+            batch_size=5000,
+        )
         SummativeWork.objects.bulk_create(works, batch_size=5000)
+        roster = {c: [kid.pk for kid in spec.kids] for c, spec in spec_of.items()}
+        ability = {sid: rng.gauss(0, 1) for ids in roster.values() for sid in ids}
+        marks, absences, events = [], [], []
+        org = organization.pk
+        kinds, weights = [k for k, _ in ABSENCE_KINDS], [w for _, w in ABSENCE_KINDS]
+        marks_at = [dt.timedelta(minutes=20, seconds=40 * k) for k in range(200)]
+        for lesson in lessons:
+            if lesson.date > last_day:
+                continue
+            spec = spec_of[class_of[lesson.assignment_id]]
+            teacher = self.assignment_user[lesson.assignment_id]
+            lang = 0 if spec.language == "kk" else 1
+            starts = dt.datetime.combine(lesson.date, bell_times(spec.shift, lesson.period)[0], tzinfo=self.zone)
+            lesson_id = lesson.pk
+            for k, sid in enumerate(roster[spec.school_class.pk]):
+                if rng.random() < 0.04:
+                    at, key = starts + marks_at[k % 200], f"{sid}:{lesson_id}"
+                    kind = rng.choices(kinds, weights)[0]
+                    absences.append((sid, lesson_id, kind, at))
+                    if kind == "illness" and rng.random() < 0.3:
+                        # First marked absent without a reason; the parents brought a doctor's note.
+                        later = self.later(at, rng.randrange(1, 4))
+                        events.append((teacher, IMPORTED, org, sid, ATTENDANCE_SET, key, None, "unexcused", "", at))
+                        reason = ABSENCE_CORRECTION[lang]
+                        events.append(
+                            (teacher, IMPORTED, org, sid, ATTENDANCE_SET, key, "unexcused", kind, reason, later)
+                        )
+                    else:
+                        events.append((teacher, IMPORTED, org, sid, ATTENDANCE_SET, key, None, kind, "", at))
+                    if kind != "late":
+                        continue
+                if rng.random() < 0.3:
+                    at, key = starts + marks_at[k % 200], f"{sid}:{lesson_id}"
+                    value = max(1, min(10, round(6.5 + 1.6 * ability[sid] + rng.gauss(0, 1.2))))
+                    if rng.random() < 0.015:
+                        # A mark changed later: the history keeps the first value and the reason.
+                        step = rng.choice([-3, -2, -1, 1, 2])
+                        first = value + step if 1 <= value + step <= 10 else value - step
+                        later = self.later(at, rng.randrange(1, 5))
+                        reason = rng.choice(MARK_CORRECTIONS)[lang]
+                        events.append((teacher, IMPORTED, org, sid, MARK_SET, key, None, first, "", at))
+                        events.append((teacher, IMPORTED, org, sid, MARK_SET, key, first, value, reason, later))
+                        at = later
+                    else:
+                        events.append((teacher, IMPORTED, org, sid, MARK_SET, key, None, value, "", at))
+                    marks.append((sid, lesson_id, None, value, at))
+        work_marks = []
         for work in works:
-            for sid in roster[class_of[work.assignment_id]]:
+            spec = spec_of[class_of[work.assignment_id]]
+            teacher = self.assignment_user[work.assignment_id]
+            lang = 0 if spec.language == "kk" else 1
+            # Points are entered after the work is checked, a day or two later.
+            at = dt.datetime.combine(work.date, dt.time(16, 30), tzinfo=self.zone)
+            at = self.later(at, rng.randrange(0, 3))
+            for k, sid in enumerate(roster[spec.school_class.pk]):
                 share = max(0.0, min(1.0, 0.7 + 0.15 * ability[sid] + rng.gauss(0, 0.1)))
-                work_marks.append((sid, None, work.pk, round(work.max_points * share)))
-        insert_rows(Mark, ("student_id", "lesson_id", "work_id", "value"), marks + work_marks)
-        insert_rows(Attendance, ("student_id", "lesson_id", "status"), absences)
+                points = round(work.max_points * share)
+                key = f"{sid}:w{work.pk}"
+                when = at + marks_at[k % 200]
+                if rng.random() < 0.01:
+                    step = rng.randrange(1, 4)
+                    first = points - step if points >= step else points + step
+                    later = self.later(when, rng.randrange(1, 4))
+                    reason = MARK_CORRECTIONS[0][lang]
+                    events.append((teacher, IMPORTED, org, sid, POINTS_SET, key, None, first, "", when))
+                    events.append((teacher, IMPORTED, org, sid, POINTS_SET, key, first, points, reason, later))
+                    when = later
+                else:
+                    events.append((teacher, IMPORTED, org, sid, POINTS_SET, key, None, points, "", when))
+                work_marks.append((sid, None, work.pk, points, when))
+        bulk_insert(Mark, ("student_id", "lesson_id", "work_id", "value", "updated_at"), marks + work_marks)
+        bulk_insert(Attendance, ("student_id", "lesson_id", "status", "updated_at"), absences)
+        self.audit(events)
+
+    def later(self, at: dt.datetime, days: int) -> dt.datetime:
+        """A moment `days` school days after `at` (at most the school's today), later in the day."""
+        moved = at + dt.timedelta(days=days, hours=2)
+        if moved.date() > self.today:
+            moved = at + dt.timedelta(hours=2)
+        return moved
+
+    def plan_lessons(self, term, of_assignment, spec_of, class_of, summative_lessons, last_day) -> list:
+        """Topics (the curriculum's objectives of the subject and grade, else its sections), homework
+        due at the next lesson of the subject; returns (lesson, objective id) pairs to link."""
+        rng = self.rng
+        taught = []
+        horizon = last_day + dt.timedelta(days=7)  # teachers plan the coming week too
+        for assignment_id, own in of_assignment.items():
+            spec = spec_of[class_of[assignment_id]]
+            lang = 0 if spec.language == "kk" else 1
+            code = self.assignment_code[assignment_id]
+            programme = self.objectives.get((self.subjects[code].pk, spec.grade))
+            share = _term_share(programme, term.number) if programme else None
+            sections = _term_share(SECTIONS.get(code, []), term.number)
+            homework = HOMEWORK.get(HOMEWORK_KIND.get(code, ""))
+            for n, lesson in enumerate(own):
+                if lesson.date > horizon:
+                    break
+                if share:
+                    objective = share[n * len(share) // len(own)]
+                    text = objective.text_kk if lang == 0 else objective.text_ru
+                    lesson.topic = (text[:1].upper() + text[1:])[:300]
+                    taught.append((lesson, objective.pk))
+                elif sections:
+                    lesson.topic = sections[n * len(sections) // len(own)][lang]
+                summative = summative_lessons.get(id(lesson))
+                if summative:
+                    lesson.topic = (UNIT_SUMMATIVE_TOPIC if summative == "unit" else TERM_SUMMATIVE_TOPIC)[lang]
+                    continue
+                if homework is None or rng.random() >= 0.65:
+                    continue
+                first_lines, more_lines = homework
+                numbers = {
+                    "p": (term.number - 1) * 8 + n // 2 + 1,
+                    "a": rng.randrange(1, 300),
+                    "s": rng.randrange(5, 200),
+                }
+                numbers["b"] = numbers["a"] + rng.randrange(1, 6)
+                numbers["t"] = numbers["s"] + rng.randrange(3, 12)
+                lines = [rng.choice(first_lines)[lang]]
+                if rng.random() < 0.35:
+                    lines.append(rng.choice(more_lines)[lang])
+                lesson.homework = "\n".join(line.format(**numbers) for line in lines)
+                due = next((later.date for later in own[n + 1 :] if later.date > lesson.date), None)
+                lesson.homework_due = due or lesson.date + dt.timedelta(days=7)
+        return taught
 
     def demo_accounts(self, organization: Organization) -> None:
-        """teacher, student, parent, director, analyst — password "demo", in demo mode only."""
-        from birtutas.registry.models import User
-
-        if User.objects.filter(username="teacher", is_demo=True).exists():
+        """teacher, student, parent, director, analyst — password "demo", in demo mode only — and the
+        letters and announcements they find when they sign in."""
+        if User.objects.filter(username__in=DEMO_ACCOUNTS, is_demo=True).count() == len(DEMO_ACCOUNTS):
             return
-        school_class = (
-            SchoolClass.objects.filter(organization=organization, grade=7).order_by("letter").first()
-            or SchoolClass.objects.filter(organization=organization).order_by("-grade").first()
-        )
-        assignment = (
-            TeachingAssignment.objects.filter(school_class=school_class, subject__code="algebra").first()
-            or TeachingAssignment.objects.filter(school_class=school_class).first()
-        )
-        teacher = assignment.teacher
-        if school_class.class_teacher_id != teacher.pk:
-            school_class.class_teacher = teacher
-            school_class.save(update_fields=["class_teacher"])
-            grant_role(teacher, Role.CLASS_TEACHER, organization=organization)
-        student = (
-            Person.objects.filter(enrollments__school_class=school_class).order_by("last_name", "first_name").first()
-        )
-        parent = Guardianship.objects.filter(student=student).select_related("guardian").first().guardian
-        # The demo parent has a second child in a younger class, to show switching between children.
-        sibling = (
-            Person.objects.filter(
-                enrollments__school_class__organization=organization, enrollments__school_class__grade=3
+        teacher = User.objects.filter(username="teacher", is_demo=True).select_related("person").first()
+        if teacher is None:
+            raise RuntimeError(
+                "The first school was generated without the demo accounts: generate into an empty database."
             )
-            .exclude(guardians__guardian=parent)
-            .order_by("last_name")
+        school_class = (
+            SchoolClass.objects.filter(organization=organization, grade=7, class_teacher=teacher.person)
+            .order_by("-language", "letter")  # "kk" before "ru"
             .first()
         )
-        if sibling is not None:
-            Guardianship.objects.get_or_create(guardian=parent, student=sibling)
+        # The demo family: the student of the teacher's class whose brother or sister is in the 3rd grade.
+        student = next(
+            kid
+            for kid in Person.objects.filter(enrollments__school_class=school_class).order_by("pk")
+            if Guardianship.objects.filter(
+                guardian__wards__student=kid,
+                student__enrollments__school_class__organization=organization,
+                student__enrollments__school_class__grade=3,
+            ).exists()
+        )
+        parent = (
+            Person.objects.filter(wards__student=student, sex=MALE).first()
+            or Guardianship.objects.filter(student=student).select_related("guardian").first().guardian
+        )
         director = Membership.objects.get(organization=organization, role=Role.DIRECTOR).person
-        analyst = Person.objects.create(**_analyst_fields(self))
-        grant_role(analyst, Role.MINISTRY_ANALYST)
-        for username, person in (
-            ("teacher", teacher),
-            ("student", student),
-            ("parent", parent),
-            ("director", director),
-            ("analyst", analyst),
-        ):
-            ensure_account(person, username=username, password=DEMO_PASSWORD, is_demo=True)
+        with transaction.atomic():
+            analyst = Person.objects.filter(user__username="analyst").first()
+            if analyst is None:
+                analyst = self.adult("kk", FEMALE, self.birth_date(35))
+                analyst.save()
+                grant_role(analyst, Role.MINISTRY_ANALYST)
+            accounts = {"teacher": teacher}
+            for username, person in (
+                ("student", student),
+                ("parent", parent),
+                ("director", director),
+                ("analyst", analyst),
+            ):
+                accounts[username] = ensure_account(person, username=username, password=DEMO_PASSWORD, is_demo=True)
+            self.demo_letters(organization, school_class, student, accounts)
 
-
-def _term_share(programme: list, term_number: int) -> list:
-    """The objectives of a year's programme taught in one of its four terms (all of them if too few)."""
-    if len(programme) < 4 or not 1 <= term_number <= 4:
-        return programme
-    return programme[(term_number - 1) * len(programme) // 4 : term_number * len(programme) // 4]
-
-
-def _analyst_fields(gen: Generator) -> dict:
-    person = gen.person("kk", "F", gen.birth_date(35))
-    return {f: getattr(person, f) for f in ("iin", "last_name", "first_name", "patronymic", "birth_date", "sex")}
+    def demo_letters(self, organization: Organization, school_class: SchoolClass, student: Person, accounts) -> None:
+        """Announcements of the school and of the demo class, and the demo parent's conversation with
+        the demo teacher, written through the messaging services as their authors would write them."""
+        if self.today != clock.today():
+            self.log("demo letters skipped: they are written today, and the demo's date is another day")
+            return
+        teacher, parent, director = accounts["teacher"].person, accounts["parent"].person, accounts["director"]
+        room = (
+            TimetableSlot.objects.filter(assignment__school_class=school_class, assignment__teacher=teacher)
+            .values_list("room", flat=True)
+            .first()
+        )
+        meeting = self.today + dt.timedelta(days=7 + (3 - self.today.weekday()) % 7)  # Thursday of next week
+        messaging.post_announcement(
+            director,
+            organization.pk,
+            None,
+            "Жалпы мектептік ата-аналар жиналысы",
+            f"Құрметті ата-аналар! {meeting.day} {KK_MONTHS_LOCATIVE[meeting.month]} сағат 18:00-де мектептің акт "
+            "залында жалпы мектептік ата-аналар жиналысы өтеді. Күн тәртібінде: тоқсан қорытындысы, демалыс, "
+            "балалардың қауіпсіздігі.\n\n"
+            f"Уважаемые родители! {meeting.day} {RU_MONTHS_GENITIVE[meeting.month]} в 18:00 в актовом зале школы "
+            "состоится общешкольное родительское собрание. На повестке: итоги четверти, каникулы, безопасность детей.",
+        )
+        messaging.post_announcement(
+            accounts["teacher"],
+            organization.pk,
+            school_class.pk,
+            "Алгебрадан қосымша сабақ",
+            f"Құрметті ата-аналар! Жұма сайын сағат 14:30-да {room}-кабинетте {school_class.name} сыныбының "
+            "оқушыларына алгебрадан қосымша сабақ өтеді.\nКелетіндер алдын ала маған жазсын.",
+        )
+        address = f"{teacher.first_name} {'апай' if teacher.sex == FEMALE else 'ағай'}"
+        letter = messaging.write_to_teacher(
+            accounts["parent"],
+            student.pk,
+            teacher.pk,
+            f"Сәлеметсіз бе, {address}! {student.first_name} соңғы кездері алгебрадан қиналып жүр. "
+            "Үйде қалай көмектесе аламыз?",
+        )
+        messaging.reply(
+            accounts["teacher"],
+            letter.conversation_id,
+            f"Сәлеметсіз бе, {parent.first_name} мырза! Жазғаныңызға рақмет. {student.first_name} сабақта "
+            f"белсенді, бірақ дәрежелер тақырыбын қайталау керек. Жұма сайын 14:30-да {room}-кабинетте "
+            "қосымша сабақ өтеді, келсін.\nҮй тапсырмасы күнделікте жазылған.",
+        )
+        messaging.reply(accounts["parent"], letter.conversation_id, f"Рақмет, {address}! Жұмада міндетті түрде барады.")

@@ -1,4 +1,6 @@
-"""Generate a deterministic demo region: schools, people with valid IINs, timetables, a term of marks."""
+"""Generate a deterministic demo region: Kazakh-, Russian- and mixed-language schools, families whose names
+agree, valid IINs, bell schedules, timetables with rooms, lessons on the curriculum's objectives with
+homework, and the terms' marks and absences with their audit history."""
 
 import datetime as dt
 import time
