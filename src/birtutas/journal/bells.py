@@ -1,0 +1,174 @@
+"""A school's bell schedule: when each period of each shift starts and ends.
+
+The checks are pure functions over plain times (`check_bells`), tested by table; the services set
+and clear periods the way every journal write is made (permission, lock, early return, write,
+audit row in one transaction). The diary reads the schedule to show each lesson's time; a school
+without one shows the period number only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from birtutas.kernel.audit import record
+from birtutas.kernel.context import Acting, service
+from birtutas.kernel.events import Event
+from birtutas.registry.models import Organization, User
+from birtutas.registry.permissions import Action, Actor, require
+
+from . import queries
+from .models import BellPeriod, SchoolClass
+from .rules import RuleError
+
+PERIODS = range(1, 11)
+SHIFTS = (1, 2, 3)
+TIME = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
+
+# ------------------------------------------------------------------ pure rules
+
+
+@dataclass(frozen=True)
+class Bell:
+    period: int
+    starts: dt.time
+    ends: dt.time
+
+
+def parse_time(text: str | None) -> dt.time | None:
+    """ "8:30", "08:30" or "08.30" as a time; None for an empty field. Anything else is refused."""
+    if text is None or not text.strip():
+        return None
+    found = TIME.match(text)
+    hour, minute = (int(found.group(1)), int(found.group(2))) if found else (99, 99)
+    if hour > 23 or minute > 59:
+        raise RuleError(_("Enter times as hours and minutes, such as 08:30."))
+    return dt.time(hour, minute)
+
+
+def check_bells(shift: int, bells: Iterable[Bell]) -> None:
+    """Refuse a shift's schedule that a school could not ring: each rule names the period it breaks.
+
+    A period is 1–10 and starts before it ends; periods follow their numbers without overlapping
+    (period 3 starts no earlier than period 2 ends).
+    """
+    if shift not in SHIFTS:
+        raise RuleError(_("The shift must be 1, 2 or 3."))
+    ordered = sorted(bells, key=lambda b: b.period)
+    for bell in ordered:
+        if bell.period not in PERIODS:
+            raise RuleError(_("A period must be from 1 to 10."))
+        if bell.starts >= bell.ends:
+            raise RuleError(_("Period %(period)d must start before it ends.") % {"period": bell.period})
+    for earlier, later in zip(ordered, ordered[1:], strict=False):
+        if earlier.period == later.period:
+            raise RuleError(_("Period %(period)d is given twice.") % {"period": later.period})
+        if later.starts < earlier.ends:
+            raise RuleError(
+                _("Period %(period)d must start after period %(other)d ends (%(time)s).")
+                % {"period": later.period, "other": earlier.period, "time": earlier.ends.strftime("%H:%M")}
+            )
+
+
+# ------------------------------------------------------------------ reads
+
+
+def shift_bells(organization_id: int, shift: int) -> dict[int, Bell]:
+    """The schedule of one shift of a school, by period (nothing personal: one query, any reader)."""
+    return {
+        period: Bell(period, starts, ends)
+        for period, starts, ends in BellPeriod.objects.filter(organization_id=organization_id, shift=shift)
+        .order_by("period")
+        .values_list("period", "starts", "ends")
+    }
+
+
+def shifts_in_use(organization: Organization) -> dict[int, list[SchoolClass]]:
+    """The classes of the current school year by shift, for the director's page."""
+    term = queries.current_term(organization_id=organization.pk)
+    classes = SchoolClass.objects.filter(organization=organization)
+    if term is not None:
+        classes = classes.filter(year_id=term.year_id)
+    found: dict[int, list[SchoolClass]] = {shift: [] for shift in SHIFTS}
+    for school_class in classes.order_by("grade", "letter"):
+        found.setdefault(school_class.shift, []).append(school_class)
+    return found
+
+
+# ------------------------------------------------------------------ writes
+
+
+def _as_json(bell: Bell | BellPeriod | None) -> dict | None:
+    if bell is None:
+        return None
+    return {"starts": bell.starts.strftime("%H:%M"), "ends": bell.ends.strftime("%H:%M")}
+
+
+@service
+def set_bell_schedule(
+    user: User, organization_id: int, shift: int, times: Mapping[int, tuple[dt.time, dt.time] | None]
+) -> int:
+    """Make the given periods of a shift ring at these times (None: no such period); returns how many changed.
+
+    The whole shift is checked as it will be after the change, so two periods are never left
+    overlapping, and nothing is written when any period is refused.
+    """
+    actor = Actor.for_user(user)
+    organization = queries.directed_organization(actor, organization_id)
+    if shift not in SHIFTS:
+        raise RuleError(_("The shift must be 1, 2 or 3."))
+    if any(period not in PERIODS for period in times):
+        raise RuleError(_("A period must be from 1 to 10."))
+    # The school's row is the lock every schedule change of the school queues on.
+    list(Organization.objects.select_for_update().filter(pk=organization.pk).values_list("pk"))
+    rows = {row.period: row for row in BellPeriod.objects.filter(organization=organization, shift=shift)}
+    wanted = {period: Bell(period, row.starts, row.ends) for period, row in rows.items()}
+    for period, found in times.items():
+        if found is None:
+            wanted.pop(period, None)
+        else:
+            wanted[period] = Bell(period, *found)
+    check_bells(shift, wanted.values())
+    changed = 0
+    for period in sorted(times):
+        row, after = rows.get(period), wanted.get(period)
+        before = _as_json(row)
+        if before == _as_json(after):
+            continue
+        if after is None:
+            require(actor, Action.DELETE, row)
+            row.delete()
+        elif row is None:
+            row = BellPeriod(
+                organization=organization, shift=shift, period=period, starts=after.starts, ends=after.ends
+            )
+            require(actor, Action.CREATE, row)
+            row.save()
+        else:
+            require(actor, Action.CHANGE, row)
+            row.starts, row.ends = after.starts, after.ends
+            row.save(update_fields=["starts", "ends"])
+        record(
+            Acting.of(user),
+            Event.BELL_CLEAR if after is None else Event.BELL_SET,
+            f"{organization.pk}:{shift}:{period}",
+            before=before,
+            after=_as_json(after),
+            organization_id=organization.pk,
+        )
+        changed += 1
+    return changed
+
+
+def set_bell_period(user: User, organization_id: int, shift: int, period: int, starts: dt.time, ends: dt.time) -> int:
+    """Set one period of a shift (checked against the shift's other periods)."""
+    return set_bell_schedule(user, organization_id, shift, {period: (starts, ends)})
+
+
+def clear_bell_period(user: User, organization_id: int, shift: int, period: int) -> int:
+    """Remove one period from a shift's schedule; the diary then shows its number only."""
+    return set_bell_schedule(user, organization_id, shift, {period: None})
