@@ -12,7 +12,7 @@
   // Saves go one at a time, in the order typed: on a slow link a later value never lands first.
   var queue = Promise.resolve();
   function save(input) {
-    if (input.value === input.defaultValue || input.readOnly) return;
+    if (input.value === input.defaultValue) return;
     var value = input.value;
     input.defaultValue = value;
     input.classList.remove("saved", "failed");
@@ -20,7 +20,7 @@
   }
   function post(input, value) {
     var body = new URLSearchParams({ value: value, csrfmiddlewaretoken: token });
-    return fetch(url(input), { method: "POST", body: body, headers: { "X-CSRFToken": token }, credentials: "same-origin" })
+    return fetch(url(input), { method: "POST", body: body, headers: { "X-CSRFToken": token, "X-Requested-With": "fetch" }, credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
         if (data.ok) {
@@ -29,6 +29,9 @@
           input.classList.add("saved");
           input.removeAttribute("aria-invalid");
           input.title = "";
+          var row = input.closest("tr"); // its term percent and grade, as the server now has them
+          row.querySelector(".pct").textContent = data.percent;
+          row.querySelector(".grade strong").textContent = data.grade;
         } else { fail(input, data.error); }
       })
       .catch(function () { fail(input, form.dataset.error); });
