@@ -110,6 +110,7 @@ PATH_KINDS = {
     "holiday_id": "holiday",
     "link_id": "link",
     "content_type_id": "content_type",
+    "conversation_id": "conversation",
 }
 # Parts of a pattern that name no record: the admin's application label and its catch-all.
 CONSTANT_PARAMS = {"app_label": "registry", "url": "registry/no-such-page/"}
@@ -241,7 +242,7 @@ def admin_objects(school) -> dict:
 def scopes(aw) -> list[Actor]:
     from django.contrib.contenttypes.models import ContentType
 
-    from birtutas.registry.models import Membership, Person
+    from birtutas.registry.models import Membership, Person, Region
 
     w = aw.world
     a, b = w.a, w.b
@@ -251,6 +252,8 @@ def scopes(aw) -> list[Actor]:
         "subject": w.subject.pk,
         "objective": None,
         "district": a.organization.district_id,
+        "area_district": a.organization.district_id,
+        "area_region": a.organization.district.region_id,
         "year": w.year.pk,
         "holiday": None,
         "content_type": ContentType.objects.get_for_model(Person).pk,
@@ -261,16 +264,24 @@ def scopes(aw) -> list[Actor]:
         **admin_objects(b),
         "term": aw.b_term.pk,
         "year": aw.b_year.pk,
+        "area_district": b.organization.district_id,
         "holiday": aw.b_holiday.pk,
         "job": aw.job_b.pk,
         "link": aw.link_b.pk,
         "request": b.change_request.pk,
     }
     class_a, class_b = class_objects(a, "a"), class_objects(a, "b")
+    # Letters: each school's guardian and classmate's guardian wrote to the teacher of class a.
+    school_b["conversation"] = aw.letters[("b", "student")].conversation_id
+    letters_a = {"conversation": aw.letters[("a", "student")].conversation_id}
+    other_family_letters = {"conversation": aw.letters[("a", "classmate")].conversation_id}
     loose = {"term": [("a term of another school year", aw.old_term.pk)], "week": [("a week a year ago", "2025-11-17")]}
+    elsewhere = Region.objects.exclude(pk=a.organization.district.region_id).order_by("code").first()
+    loose["area_region"] = [("a region without a school of the area", elsewhere.pk)]
     # Area roles and the system administrator see no one's records: everything personal is out of reach.
     personal = ("class", "assignment", "lesson", "student", "person", "work", "teacher", "request", "job", "link")
     own_area = {k: v for k, v in class_a.items() if k in personal} | {"job": aw.job_a.pk, "link": aw.link_a.pk}
+    own_area |= letters_a
     registry_a = {**admin_objects(a), "content_type": common["content_type"]}  # the administration's
 
     def actor(label, role, user, own, foreign):
@@ -282,7 +293,7 @@ def scopes(aw) -> list[Actor]:
             "teacher",
             Role.TEACHER,
             a.teacher,
-            {**own_a, **class_a},
+            {**own_a, **class_a, **letters_a},
             [("another school", school_b), ("another class", class_b)],
         ),
         actor(
@@ -290,17 +301,30 @@ def scopes(aw) -> list[Actor]:
             Role.TEACHER,
             a.other_teacher,
             {**own_a, **class_b, "link": None},
-            [("another school", school_b), ("another class", class_a)],
+            [("another school", school_b), ("another class", {**class_a, **letters_a})],
         ),
         actor(
             "class_teacher",
             Role.CLASS_TEACHER,
             aw.class_teacher,
             {**own_a, **class_b, "teacher": a.other_teacher.person_id, "link": None},
-            [("another school", school_b), ("another class", {**class_a, "link": aw.link_a.pk})],
+            [("another school", school_b), ("another class", {**class_a, **letters_a, "link": aw.link_a.pk})],
         ),
-        actor("director", Role.DIRECTOR, a.director, {**own_a, **class_a}, [("another school", school_b)]),
-        actor("deputy", Role.DEPUTY, aw.deputy, {**own_a, **class_a}, [("another school", school_b)]),
+        # A family's letters are the family's and the teacher's: the school's administration reads none.
+        actor(
+            "director",
+            Role.DIRECTOR,
+            a.director,
+            {**own_a, **class_a, **letters_a},
+            [("another school", school_b), ("a family's letters", other_family_letters)],
+        ),
+        actor(
+            "deputy",
+            Role.DEPUTY,
+            aw.deputy,
+            {**own_a, **class_a, **letters_a},
+            [("another school", school_b), ("a family's letters", other_family_letters)],
+        ),
         actor(
             "student",
             Role.STUDENT,
@@ -309,7 +333,8 @@ def scopes(aw) -> list[Actor]:
             [
                 ("another school", school_b),
                 ("another class", other_class_of_a),
-                ("another family", {"student": a.classmate.pk, "person": a.classmate.pk}),
+                ("another family", {"student": a.classmate.pk, "person": a.classmate.pk, **other_family_letters}),
+                ("their family's letters", letters_a),
                 ("school staff's records", {"job": aw.job_a.pk, "link": aw.link_a.pk}),
             ],
         ),
@@ -317,11 +342,11 @@ def scopes(aw) -> list[Actor]:
             "guardian",
             Role.GUARDIAN,
             a.guardian,
-            {**own_a, **class_a, "link": None, "job": None, "request": None},
+            {**own_a, **class_a, **letters_a, "link": None, "job": None, "request": None},
             [
                 ("another school", school_b),
                 ("another class", other_class_of_a),
-                ("another family", {"student": a.classmate.pk, "person": a.classmate.pk}),
+                ("another family", {"student": a.classmate.pk, "person": a.classmate.pk, **other_family_letters}),
                 ("school staff's records", {"job": aw.job_a.pk, "link": aw.link_a.pk}),
             ],
         ),
@@ -336,6 +361,7 @@ def scopes(aw) -> list[Actor]:
         outside = dict(school_b)
         if not area_b:
             outside.pop("organization")  # school B is in their area too
+            outside.pop("area_district")
         inside = dict(own_area)
         if not officer:
             inside["organization"] = a.organization.pk  # a school's own pages are not an analyst's
@@ -449,7 +475,31 @@ def markers_for(aw, label: str) -> dict[str, str]:
         found[name] = "name of a class out of scope"
     for text in texts:
         found[text] = "a record of another school"
+    for text in messages_out_of_scope(aw, label):
+        found[text] = "a letter or an announcement out of scope"
     return found
+
+
+def messages_out_of_scope(aw, label: str) -> list[str]:
+    """The letters and announcements of the access world that `label` must never be shown: a letter is
+    its family's and its teacher's; an announcement its class's (or school's) and the administration's."""
+    letters = {key: letter.text for key, letter in aw.letters.items()}
+    notices = {key: notice.title for key, notice in aw.notices.items()}
+    hidden = [letters[("b", family)] for family in ("student", "classmate")]
+    hidden += [notices[("b", to)] for to in ("a", "b", "school")]
+    own_letters = {"teacher": ("student", "classmate"), "guardian": ("student",)}.get(label, ())
+    hidden += [letters[("a", family)] for family in ("student", "classmate") if family not in own_letters]
+    own_notices = {
+        "teacher": ("a", "school"),
+        "teacher2": ("b", "school"),
+        "class_teacher": ("b", "school"),
+        "director": ("a", "b", "school"),
+        "deputy": ("a", "b", "school"),
+        "student": ("a", "school"),
+        "guardian": ("a", "school"),
+    }.get(label, ())
+    hidden += [notices[("a", to)] for to in ("a", "b", "school") if to not in own_notices]
+    return hidden
 
 
 def text_of(response) -> str:
@@ -986,6 +1036,12 @@ FIELD_KINDS = {
 }
 # The same name meaning another kind of record on one route.
 FIELD_KINDS_OF_ROUTE = {("school:links", "request"): "link"}
+# The area overview's filters (page and files): a district or region of the area; a year's name, a term's number.
+FIELD_KINDS_OF_ROUTE |= {
+    (route, name): kind
+    for route in ("analytics:area", "analytics:csv", "analytics:xlsx")
+    for name, kind in (("district", "area_district"), ("region", "area_region"), ("year", None), ("term", None))
+}
 # The admin's changelist checkboxes name the rows of its model.
 ADMIN_SELECTION = re.compile(r"admin:registry_(\w+)_changelist")
 # Fields holding a value, not a reference to a record (a numeric one is otherwise taken for an id).
@@ -994,10 +1050,12 @@ VALUE_FIELDS = {
     "csrfmiddlewaretoken", "next", "value", "status", "points", "reason", "cell", "decision", "confirm", "digest",
     "kind", "title", "max_points", "date", "topic", "homework", "homework_due", "weekday", "period", "room", "hours",
     "include_active", "print", "action", "starts_on", "ends_on", "name_kk", "name_ru", "name_en", "username",
+    "format", "from", "to",
     "password", "password_again", "current", "code", "identifier", "language", "email", "phone", "role", "label",
     "index", "select_across", "connection_mbps", "student_computers", "bin", "iin", "last_name", "first_name",
     "patronymic", "replace", "new_code", "small_ungraded", "locality", "connection", "q", "o", "p",
-    "_changelist_filters", "former", "back",
+    "shift",
+    "_changelist_filters", "former", "back", "seen", "text", "day",
 }
 # fmt: on
 # Reference data of the whole country, the same for every school: never out of anyone's scope.
@@ -1357,6 +1415,7 @@ WRITERS = {
     "school:close_term": SCHOOL_ADMINS,
     "school:timetable": SCHOOL_ADMINS,
     "school:schedule": SCHOOL_ADMINS,
+    "school:class_shift": SCHOOL_ADMINS,
     "school:load": SCHOOL_ADMINS,
     "school:decide": SCHOOL_ADMINS,
     "school:people_code": SCHOOL_ADMINS,
@@ -1365,6 +1424,7 @@ WRITERS = {
     "school:people_transfer": SCHOOL_ADMINS,
     "school:class_letters": SCHOOL_ADMINS,
     "school_calendar": SCHOOL_ADMINS,
+    "school:bells": SCHOOL_ADMINS,
     "school:reopen_term": OFFICERS,
     # The pending request about A's teacher: the teacher, or the administration of the teacher's school.
     "school:links": frozenset({"teacher"}) | SCHOOL_ADMINS,
@@ -1384,6 +1444,15 @@ WRITERS = {
     "school:history": NOTHING_WRITTEN,
     # One's own inbox, account, session and tokens.
     "inbox": EVERYONE,
+    # Letters: a family to their child's teachers, a teacher to the families of the pupils they teach, and
+    # the two sides of a conversation; announcements: a class's class teacher, the school's administration.
+    "messages:write": frozenset({"guardian"}),
+    "messages:family": SUBJECT_TEACHERS | {"class_teacher"},
+    "messages:conversation": frozenset({"guardian", "teacher"}),
+    "messages:announce": SCHOOL_ADMINS | {"teacher", "class_teacher"},
+    "web_manifest": NOTHING_WRITTEN,
+    "service_worker": NOTHING_WRITTEN,
+    "offline": NOTHING_WRITTEN,
     "login": EVERYONE,
     "logout": EVERYONE,
     "unlock": EVERYONE,

@@ -210,7 +210,7 @@ def test_the_role_switch_changes_the_navigation_but_not_what_the_person_may_read
 
     assert client.post("/accounts/role/", {"role": "parent"}).status_code == 302
     page = text(client.get("/inbox/"))
-    assert 'href="/diary/"' in page and 'href="/journal/"' not in page
+    assert f'href="/diary/{a.classmate.pk}/"' in page and 'href="/journal/"' not in page  # straight to the week
     assert client.get("/").url == "/diary/"
     # The choice grants and removes nothing: the journal still opens, another family's diary still does not.
     assert client.get("/journal/").status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from birtutas.journal import services
 from birtutas.journal.models import Attendance, Mark
 from birtutas.kernel.models import AuditEvent
 from birtutas.registry.models import ApiToken
@@ -68,12 +69,22 @@ def test_guardian_reads_the_diary_and_summary(world, client):
         content_type="application/json",
         **auth(teacher),
     )
+    services.update_lesson(
+        a.teacher, a.lessons_a[0].pk, topic="Көпмүшелер", homework="§12, 5-жаттығу", homework_due=a.lessons_a[1].date
+    )
     token = token_for(client, "parent_a")
     me = client.get("/api/v1/me", **auth(token)).json()
     assert [c["id"] for c in me["children"]] == [a.student.pk]
     week = client.get(f"/api/v1/diary/{a.student.pk}?week=2026-11-16", **auth(token)).json()
     marks = [lesson["mark"] for day in week["days"] for lesson in day["lessons"]]
     assert 8 in marks
+    monday = week["days"][0]["lessons"][0]
+    assert monday["teacher"] == a.teacher.person.short_name and monday["starts"] is None  # no bell schedule
+    assert set(monday) >= {"room", "ends", "homework_due_now"} and "homework_due" in week["days"][0]
+    wednesday = week["days"][2]["lessons"][0]
+    assert wednesday["homework_due_now"] == [
+        {"lesson_id": a.lessons_a[0].pk, "subject": "Algebra", "homework": "§12, 5-жаттығу", "set_on": "2026-11-16"}
+    ]
     summary = client.get(f"/api/v1/diary/{a.student.pk}/summary?term_id={world.term.pk}", **auth(token)).json()
     assert summary["subjects"][0]["grade"] == 4  # 8/10 -> 80 %
     assert client.get(f"/api/v1/diary/{a.classmate.pk}", **auth(token)).status_code == 404

@@ -101,6 +101,15 @@ def test_signing_out_tells_the_browser_to_drop_what_it_kept(world):
     assert response["Clear-Site-Data"] == '"cache", "storage"'
 
 
+def test_signing_in_drops_what_an_expired_session_left_behind(world):
+    client = Client()
+    refused = client.post("/accounts/login/", {"username": "parent_a", "password": "wrong"})
+    assert "Clear-Site-Data" not in refused
+    response = client.post("/accounts/login/", {"username": "parent_a", "password": "correct horse battery"})
+    assert response.status_code == 302
+    assert response["Clear-Site-Data"] == '"cache", "storage"'
+
+
 def test_a_first_visit_carries_the_diarys_stylesheet_allowed_by_its_hash_and_the_worker_gets_a_link(world):
     import base64
     import hashlib

@@ -31,6 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from birtutas.journal import messaging
 from birtutas.registry.services import issue_api_token
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +64,10 @@ def fill(route: str, values: dict) -> str:
 
 def own_objects(world) -> dict:
     a = world.a
+    if not hasattr(world, "letter"):
+        world.letter = messaging.write_to_teacher(a.guardian, a.student.pk, a.teacher.person_id, "Сәлеметсіз бе")
     return {
+        "conversation_id": world.letter.conversation_id,
         "assignment_id": a.assignment_a.pk,
         "term_id": world.term.pk,
         "lesson_id": a.lessons_a[0].pk,
@@ -91,7 +95,9 @@ QUERY_NAMES = ("week", "term", "term_id")
 def entitled(world, route: str):
     """The person of school A whose pages a route serves, so each request reaches the view's own work."""
     a = world.a
-    if route.startswith(("school/", "area/")):
+    if route.startswith("area/"):
+        return world.analyst
+    if route.startswith("school/"):
         return a.director
     if route.startswith(("diary/", "api/v1/diary")):
         return a.guardian

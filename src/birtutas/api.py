@@ -168,27 +168,50 @@ class WorkOut(Schema):
     max_points: int
 
 
+class DueOut(Schema):
+    lesson_id: int
+    subject: str
+    homework: str
+    set_on: dt.date
+
+
 class DiaryLessonOut(Schema):
     lesson_id: int
     period: int
+    starts: dt.time | None
+    ends: dt.time | None
     subject: str
+    teacher: str
+    room: str
     topic: str
     homework: str
     homework_due: dt.date | None
     mark: int | None
     attendance: str | None
     summatives: list[WorkOut]
+    homework_due_now: list[DueOut]
 
 
 class DiaryDayOut(Schema):
     date: dt.date
     lessons: list[DiaryLessonOut]
+    homework_due: list[DueOut]
 
 
 class DiaryWeekOut(Schema):
     student: PersonOut
     school_class: str | None
     days: list[DiaryDayOut]
+
+
+def _due(lesson) -> dict:
+    """Homework set at an earlier lesson and due on this day (or at this lesson)."""
+    return {
+        "lesson_id": lesson.pk,
+        "subject": lesson.assignment.subject.name,
+        "homework": lesson.homework,
+        "set_on": lesson.date,
+    }
 
 
 @diary_router.get("/{student_id}", response=DiaryWeekOut)
@@ -205,7 +228,11 @@ def diary_week(request, student_id: ObjectId, week: SchoolDate | None = None):
                     {
                         "lesson_id": e.lesson.pk,
                         "period": e.lesson.period,
+                        "starts": e.starts,
+                        "ends": e.ends,
                         "subject": e.subject,
+                        "teacher": e.teacher,
+                        "room": e.room,
                         "topic": e.lesson.topic,
                         "homework": e.lesson.homework,
                         "homework_due": e.lesson.homework_due,
@@ -215,9 +242,11 @@ def diary_week(request, student_id: ObjectId, week: SchoolDate | None = None):
                             {"title": w.title, "kind": w.kind, "points": v, "max_points": w.max_points}
                             for w, v in e.works
                         ],
+                        "homework_due_now": [_due(h) for h in e.due],
                     }
                     for e in day.entries
                 ],
+                "homework_due": [_due(h) for h in day.due],
             }
             for day in days
         ],

@@ -189,11 +189,18 @@ EMAIL_TIMEOUT = int(os.environ.get("BIRTUTAS_EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("BIRTUTAS_FROM_EMAIL", "Birtutas <no-reply@birtutas.invalid>")
 # Dotted path to an SMS gateway class (see birtutas.kernel.notify.SmsGateway); none by default.
 SMS_GATEWAY = os.environ.get("BIRTUTAS_SMS_GATEWAY", "")
+# Seconds an e-mail or SMS of a notice waits for further edits (a mark, then the lateness, then a
+# correction go out as one message). Only a worker can wait: without a broker they go out at once.
+NOTIFY_DELAY = int(os.environ.get("BIRTUTAS_NOTIFY_DELAY", "300" if os.environ.get("CELERY_BROKER_URL") else "0"))
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 # With no broker configured, tasks run in-process: the same task code serves both.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# A delayed send lost with a worker or a broker restart goes out at the next minute's sweep.
+CELERY_BEAT_SCHEDULE = {
+    "send-due-notices": {"task": "birtutas.kernel.notify.send_due", "schedule": 60.0},
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -258,12 +258,16 @@ class AccessWorld:
     job_b: ImportJob
     link_a: LinkRequest  # about A's teacher, asked by school B: A's teacher and director decide it
     link_b: LinkRequest  # about B's other teacher, asked by school A: nobody of school A decides it
+    # ("a" or "b" school, "student" or "classmate") -> the letter its family wrote to the teacher of class a;
+    # ("a" or "b" school, "a", "b" class or "school") -> an announcement to that class, or to the whole school.
+    letters: dict = field(default_factory=dict)
+    notices: dict = field(default_factory=dict)
 
 
 def build_access_world(world: World | None = None) -> AccessWorld:
     from django.test import TestCase
 
-    from birtutas.journal import onboarding, services
+    from birtutas.journal import messaging, onboarding, services
     from birtutas.kernel.context import writing
     from birtutas.registry import calendar
     from birtutas.registry import services as registry_services
@@ -332,6 +336,23 @@ def build_access_world(world: World | None = None) -> AccessWorld:
                     services.update_cell(teacher, lessons[0].pk, pupil.pk, mark=8 - n)
                     services.update_cell(teacher, lessons[1].pk, pupil.pk, attendance="late" if n else "illness")
                     services.set_points(teacher, work.pk, pupil.pk, 15 - n)
+        letters, notices = {}, {}
+        for tag, school in (("a", a), ("b", b)):
+            for family, guardian, pupil in (
+                ("student", school.guardian, school.student),
+                ("classmate", school.classmate_guardian, school.classmate),
+            ):
+                letters[(tag, family)] = messaging.write_to_teacher(
+                    guardian, pupil.pk, school.teacher.person_id, f"Хат-{tag}-{family}-17"
+                )
+            for klass, school_class in (("a", school.class_a), ("b", school.class_b), ("school", None)):
+                notices[(tag, klass)] = messaging.post_announcement(
+                    school.director,
+                    school.organization.pk,
+                    school_class.pk if school_class else None,
+                    f"Хабарландыру-{tag}{klass}-17",
+                    "Жиналыс",
+                )
         job_a, job_b = (
             onboarding.start_job(
                 school.director,
@@ -369,4 +390,6 @@ def build_access_world(world: World | None = None) -> AccessWorld:
         job_b=job_b,
         link_a=link_a,
         link_b=link_b,
+        letters=letters,
+        notices=notices,
     )

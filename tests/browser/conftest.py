@@ -159,14 +159,14 @@ def demo(live_server, settings):
     term = Term.objects.get(starts_on__lte=TODAY, ends_on__gte=TODAY)
     students = list(Person.objects.filter(enrollments__school_class=school_class).order_by("last_name", "first_name"))
     parent = User.objects.get(username="parent").person
-    assert Guardianship.objects.filter(guardian=parent, student=students[0]).exists()
+    child = next(s for s in students if Guardianship.objects.filter(guardian=parent, student=s).exists())
     return Demo(
         base=live_server.url,
         organization=organization,
         school_class=school_class,
         assignment=assignment,
         term=term,
-        child=students[0],
+        child=child,
         students=students,
         today=TODAY,
     )

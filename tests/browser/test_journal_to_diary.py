@@ -24,7 +24,7 @@ LANGUAGE = {
     "ru": {
         "classes": "Мои классы",
         "diary": "Дневник",
-        "inbox": "Сообщения",
+        "inbox": "Уведомления",
         "weekday": "Пятница",
         "month": "ноября",
         "absent": "н",
@@ -40,15 +40,20 @@ def week_lessons(demo):
 
 
 def clear_cells(child, *lessons):
-    """Start from empty cells, so what the teacher types is always a change (and a notification)."""
+    """Start from empty cells and a read inbox, so what the teacher types is a change (and a new notice)."""
+    from django.utils import timezone
+
     from birtutas.journal.models import Attendance, Mark
+    from birtutas.kernel.models import Notification
 
     Mark.objects.filter(student=child, lesson__in=lessons).delete()
     Attendance.objects.filter(student=child, lesson__in=lessons).delete()
+    Notification.objects.filter(key__in=[f"marks:{lesson.pk}:{child.pk}" for lesson in lessons]).delete()
+    Notification.objects.filter(recipient__username="parent").update(read_at=timezone.now())
 
 
 def diary_row(page, demo, lesson):
-    """The row of `lesson` in the diary week: day sections are Monday..Saturday, rows by period."""
+    """The block of `lesson` in the diary week: day sections are Monday..Saturday, lessons by period."""
     from birtutas.journal.models import Lesson
 
     same_day = list(
@@ -57,7 +62,7 @@ def diary_row(page, demo, lesson):
         .values_list("pk", flat=True)
     )
     section = page.locator(f"section.day[aria-labelledby=d{lesson.date.weekday() + 1}]")
-    return section, section.locator("tbody tr").nth(same_day.index(lesson.pk))
+    return section, section.locator("li.lesson").nth(same_day.index(lesson.pk))
 
 
 @pytest.mark.parametrize("language", ["kk", "ru"])
@@ -131,8 +136,9 @@ def test_mark_and_absence_reach_the_parent(demo, new_context, language):
     expect(row.locator("strong.mark")).to_have_count(0)
 
     # --- and the parent's inbox says so
-    mark_note = Notification.objects.get(recipient__username="parent", kind="mark")
-    absence_note = Notification.objects.get(recipient__username="parent", kind="attendance")
+    # One notice per lesson's records, keyed so that a correction replaces it.
+    mark_note = Notification.objects.get(recipient__username="parent", key=f"marks:{mark_lesson.pk}:{child.pk}")
+    absence_note = Notification.objects.get(recipient__username="parent", key=f"marks:{absence_lesson.pk}:{child.pk}")
     assert re.search(r"(?<!\d)9(?!\d)", mark_note.text), mark_note.text
     for note in (mark_note, absence_note):
         assert child.first_name in note.text and "Алгебра" in note.text, note.text
@@ -145,4 +151,5 @@ def test_mark_and_absence_reach_the_parent(demo, new_context, language):
     for note in (mark_note, absence_note):
         link = links.filter(has_text=note.text)
         expect(link).to_have_count(1)
-        expect(link).to_have_attribute("href", f"/diary/{child.pk}/")
+        expect(link).to_have_attribute("href", note.link)
+        assert note.link.startswith(f"/diary/{child.pk}/")

@@ -172,3 +172,28 @@ def set_bell_period(user: User, organization_id: int, shift: int, period: int, s
 def clear_bell_period(user: User, organization_id: int, shift: int, period: int) -> int:
     """Remove one period from a shift's schedule; the diary then shows its number only."""
     return set_bell_schedule(user, organization_id, shift, {period: None})
+
+
+@service
+def set_class_shift(user: User, school_class_id: int, shift: int) -> bool:
+    """Which shift's bell schedule a class follows; whether it changed."""
+    actor = Actor.for_user(user)
+    school_class = queries.directed_class(actor, school_class_id)
+    if shift not in SHIFTS:
+        raise RuleError(_("The shift must be 1, 2 or 3."))
+    school_class = SchoolClass.objects.select_for_update().get(pk=school_class.pk)
+    require(actor, Action.CHANGE, school_class)
+    if school_class.shift == shift:
+        return False
+    before = school_class.shift
+    school_class.shift = shift
+    school_class.save(update_fields=["shift"])
+    record(
+        Acting.of(user),
+        Event.CLASS_SET,
+        f"class:{school_class.pk}",
+        before={"shift": before},
+        after={"shift": shift},
+        organization_id=school_class.organization_id,
+    )
+    return True

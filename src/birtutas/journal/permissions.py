@@ -128,8 +128,31 @@ class ToWholeSchool(Permission):
         return obj.school_class_id is None and self.members.allows(actor, obj)
 
 
+class InClassNow(Permission):
+    """The actor is a current pupil of the class, or a guardian of one; `path` leads to a SchoolClass.
+
+    Unlike `class_readers`, a pupil who has left the class (and their family) no longer qualifies.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def q(self, actor: Actor) -> Q:
+        people = [actor.person_id, *actor.ward_ids] if actor.person_id else []
+        if not people:
+            return NOTHING
+        prefix = _prefix(self.path)
+        return Q(**{f"{prefix}enrollments__student_id__in": people, f"{prefix}enrollments__left_on__isnull": True})
+
+
 def announcement_readers() -> Permission:
-    """The school's staff read every announcement; a class's people read theirs and the school's."""
-    return StaffOfOrganization("organization_id", (*SCHOOL_ADMIN_ROLES, *TEACHING_ROLES)) | class_readers(
-        "school_class"
-    ) | ToWholeSchool()
+    """The school's administration reads every announcement; the class's teachers, current pupils and
+    their families read that class's; every member of the school reads the school's. A teacher does
+    not read the notices of a class they do not teach (they may name its pupils), nor does a pupil
+    who has left the class."""
+    return (
+        StaffOfOrganization("organization_id")
+        | TeachesClass("school_class")
+        | InClassNow("school_class")
+        | ToWholeSchool()
+    )

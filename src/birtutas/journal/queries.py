@@ -11,12 +11,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from birtutas.kernel import clock
+from birtutas.kernel.collation import namesakes, sort_key, sorted_by_name, sorted_people
 from birtutas.kernel.errors import NotFound
 from birtutas.registry import queries as registry_queries
+from birtutas.registry import rules as registry_rules
 from birtutas.registry.models import Organization, Person, Term
 from birtutas.registry.permissions import Action, Actor, StaffOfOrganization, may, visible
 from birtutas.registry.roles import Role
@@ -24,6 +27,7 @@ from birtutas.registry.roles import Role
 from . import rules
 from .models import (
     Attendance,
+    BellPeriod,
     ChangeRequest,
     Enrollment,
     GradingPolicy,
@@ -89,13 +93,20 @@ def policy_rules(term: Term) -> rules.GradingRules | None:
 # ------------------------------------------------------------------ teacher
 
 
-def teacher_assignments(actor: Actor):
-    """The class-subjects the actor teaches or whose class they lead, current year first."""
-    return (
+def teacher_assignments(actor: Actor) -> list[TeachingAssignment]:
+    """The class-subjects the actor teaches or whose class they lead, current year first, then by
+    class and subject in the alphabet of the language being shown."""
+    language = get_language()
+    return sorted(
         visible(TeachingAssignment, actor)
         .filter(Q(teacher_id=actor.person_id) | Q(school_class__class_teacher_id=actor.person_id))
-        .select_related("school_class", "subject", "school_class__year")
-        .order_by("-school_class__year__starts_on", "school_class__grade", "school_class__letter", "subject__name_kk")
+        .select_related("school_class", "subject", "school_class__year"),
+        key=lambda a: (
+            -a.school_class.year.starts_on.toordinal(),
+            a.school_class.grade,
+            sort_key(a.school_class.letter, language),
+            sort_key(a.subject.name, language),
+        ),
     )
 
 
@@ -117,7 +128,9 @@ class JournalGrid:
     works: list[SummativeWork]
     rows: list[GridRow]
     closed: bool
-    can_edit: bool
+    can_edit: bool  # the cells take input: the subject's teacher, in an open term
+    writable: bool = False  # the actor teaches the subject (closed or not): anyone else only reads
+    namesakes: set[int] = field(default_factory=set)  # students shown with their birth date
 
 
 def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
@@ -135,11 +148,12 @@ def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
         .filter(organization_id=assignment.school_class.organization_id, term=term)
         .exists()
     )
-    students = list(
+    students = sorted_people(
         Person.objects.filter(
             Q(enrollments__left_on__isnull=True) | Q(enrollments__left_on__gt=term.starts_on),
             enrollments__school_class_id=assignment.school_class_id,
-        ).order_by("last_name", "first_name")
+        ),
+        get_language(),
     )
     lessons = list(Lesson.objects.filter(assignment=assignment, term=term).order_by("date", "period"))
     works = list(SummativeWork.objects.filter(assignment=assignment, term=term).order_by("date", "id"))
@@ -159,6 +173,7 @@ def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
         if student_id in rows:
             rows[student_id].points[work_id] = value
     _fill_results(assignment, term, closed, rows)
+    writable = may(actor, Action.CHANGE, Lesson(assignment=assignment))
     return JournalGrid(
         assignment=assignment,
         term=term,
@@ -167,7 +182,9 @@ def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
         works=works,
         rows=list(rows.values()),
         closed=closed,
-        can_edit=may(actor, Action.CHANGE, Lesson(assignment=assignment)) and not closed,
+        can_edit=writable and not closed,
+        writable=writable,
+        namesakes=namesakes(students),
     )
 
 
@@ -200,11 +217,28 @@ def lesson_objectives(lesson: Lesson):
 
 
 def diary_students(actor: Actor) -> list[Person]:
-    """The students whose diary the actor may open: themself, or their children."""
+    """The students whose diary the actor may open: themself, or their children, eldest first."""
+    ids = _diary_ids(actor)
+    if not ids:
+        return []
+    language = get_language()
+    people = Person.objects.filter(pk__in=ids)
+    return sorted(people, key=lambda p: (p.birth_date or dt.date.max, sort_key(p.first_name, language), p.pk))
+
+
+def _diary_ids(actor: Actor) -> list[int]:
     ids = list(actor.ward_ids)
-    if actor.person_id and actor.has_role(Role.STUDENT):
+    if actor.person_id and actor.has_role(Role.STUDENT) and actor.person_id not in ids:
         ids.append(actor.person_id)
-    return list(Person.objects.filter(pk__in=ids).order_by("birth_date"))
+    return ids
+
+
+def diary_start(actor: Actor) -> int | None:
+    """The student whose week the Diary link opens, as `diary_students` orders them; no query for one."""
+    ids = _diary_ids(actor)
+    if len(ids) <= 1:
+        return ids[0] if ids else None
+    return diary_students(actor)[0].pk
 
 
 def visible_student(actor: Actor, student_id: int) -> Person:
@@ -230,9 +264,14 @@ def current_class(actor: Actor, student_id: int, on: dt.date) -> SchoolClass | N
 class DiaryEntry:
     lesson: Lesson
     subject: str
+    teacher: str = ""
+    room: str = ""
+    starts: dt.time | None = None  # from the school's bell schedule, if it has one
+    ends: dt.time | None = None
     mark: int | None = None
     attendance: str | None = None
     works: list[tuple[SummativeWork, int]] = field(default_factory=list)
+    due: list[Lesson] = field(default_factory=list)  # homework set earlier for this lesson
 
     @property
     def attendance_label(self) -> str:
@@ -243,26 +282,69 @@ class DiaryEntry:
 class DiaryDay:
     date: dt.date
     entries: list[DiaryEntry]
+    due: list[Lesson] = field(default_factory=list)  # homework due this day for a subject without a lesson on it
 
 
 def diary_week(actor: Actor, student_id: int, week_start: dt.date) -> tuple[Person, SchoolClass | None, list[DiaryDay]]:
+    """A student's week, Monday to Saturday (and Sunday when something is due then).
+
+    Each lesson carries its time from the bell schedule of the class's shift, its teacher, its
+    room (from the timetable slot it is held in, while that slot still holds its subject), the
+    student's mark and attendance, and the homework due at it. Homework is listed twice: under
+    the lesson that set it, and under the day it is due. A fixed number of queries, whatever
+    the class.
+    """
     student = visible_student(actor, student_id)
     monday = week_start - dt.timedelta(days=week_start.weekday())
-    saturday = monday + dt.timedelta(days=5)
+    saturday, sunday = monday + dt.timedelta(days=5), monday + dt.timedelta(days=6)
     school_class = current_class(actor, student_id, saturday)
-    days = [DiaryDay(date=monday + dt.timedelta(days=i), entries=[]) for i in range(6)]
+    days = [DiaryDay(date=monday + dt.timedelta(days=i), entries=[]) for i in range(7)]
     if school_class is None:
-        return student, None, days
+        return student, None, days[:6]
+    # The week's lessons, and the earlier lessons whose homework is due this week: one query.
     lessons = list(
-        Lesson.objects.filter(assignment__school_class=school_class, date__range=(monday, saturday))
-        .select_related("assignment__subject")
+        Lesson.objects.filter(assignment__school_class=school_class)
+        .filter(Q(date__range=(monday, sunday)) | (Q(homework_due__range=(monday, sunday)) & ~Q(homework="")))
+        .select_related("assignment__subject", "assignment__teacher")
         .order_by("date", "period")
     )
+    bells = {
+        period: (starts, ends)
+        for period, starts, ends in BellPeriod.objects.filter(
+            organization_id=school_class.organization_id, shift=school_class.shift
+        ).values_list("period", "starts", "ends")
+    }
+    rooms = {
+        (weekday, period): (assignment_id, room)
+        for weekday, period, assignment_id, room in TimetableSlot.objects.filter(school_class=school_class)
+        .exclude(room="")
+        .values_list("weekday", "period", "assignment_id", "room")
+    }
     entries = {}
     for lesson in lessons:
-        entry = DiaryEntry(lesson=lesson, subject=lesson.assignment.subject.name)
+        if not monday <= lesson.date <= sunday:
+            continue
+        assignment_id, room = rooms.get((lesson.date.isoweekday(), lesson.period), (None, ""))
+        starts, ends = bells.get(lesson.period, (None, None))
+        entry = DiaryEntry(
+            lesson=lesson,
+            subject=lesson.assignment.subject.name,
+            teacher=lesson.assignment.teacher.short_name,
+            room=room if assignment_id == lesson.assignment_id else "",
+            starts=starts,
+            ends=ends,
+        )
         entries[lesson.pk] = entry
         days[lesson.date.weekday()].entries.append(entry)
+    # Homework due this week: at the first lesson of its subject that day, else under the day.
+    first_lesson = {}
+    for entry in entries.values():
+        first_lesson.setdefault((entry.lesson.assignment_id, entry.lesson.date), entry)
+    for lesson in lessons:
+        due = lesson.homework_due
+        if lesson.homework and due and monday <= due <= sunday and due != lesson.date:
+            entry = first_lesson.get((lesson.assignment_id, due))
+            (entry.due if entry is not None else days[due.weekday()].due).append(lesson)
     for lesson_id, value in Mark.objects.filter(student_id=student_id, lesson_id__in=entries).values_list(
         "lesson_id", "value"
     ):
@@ -271,13 +353,15 @@ def diary_week(actor: Actor, student_id: int, week_start: dt.date) -> tuple[Pers
         "lesson_id", "status"
     ):
         entries[lesson_id].attendance = status
-    by_slot = {(e.lesson.assignment_id, e.lesson.date): e for e in entries.values()}
     for mark in Mark.objects.filter(
-        student_id=student_id, work__assignment__school_class=school_class, work__date__range=(monday, saturday)
+        student_id=student_id, work__assignment__school_class=school_class, work__date__range=(monday, sunday)
     ).select_related("work"):
-        entry = by_slot.get((mark.work.assignment_id, mark.work.date))
+        entry = first_lesson.get((mark.work.assignment_id, mark.work.date))
         if entry is not None:
             entry.works.append((mark.work, mark.value))
+    # Sunday is shown only when something is on it.
+    if not (days[6].entries or days[6].due):
+        days = days[:6]
     return student, school_class, days
 
 
@@ -302,10 +386,10 @@ def term_summary(
     if school_class is None or school_class.year_id != term.year_id:
         return student, None, [], False
     closed = TermClosure.objects.in_force().filter(organization_id=school_class.organization_id, term=term).exists()
-    assignments = list(
-        TeachingAssignment.objects.filter(school_class=school_class)
-        .select_related("subject")
-        .order_by("subject__name_kk")
+    language = get_language()
+    assignments = sorted(
+        TeachingAssignment.objects.filter(school_class=school_class).select_related("subject"),
+        key=lambda a: sort_key(a.subject.name, language),
     )
     data = {a.pk: SubjectSummary(a.subject.name, [], [], [], 0, 0, None, None) for a in assignments}
     for assignment_id, grade in YearGrade.objects.filter(student_id=student_id, assignment__in=assignments).values_list(
@@ -394,12 +478,14 @@ class ReportRow:
 
 def class_report(school_class: SchoolClass, term: Term) -> tuple[list[TeachingAssignment], list[ReportRow]]:
     """Per student: term percentage and grade per subject, marks count, absences and lateness."""
-    assignments = list(class_assignments(school_class).order_by("subject__name_kk"))
-    students = list(
+    language = get_language()
+    assignments = sorted_by_name(class_assignments(school_class), language, lambda a: a.subject.name)
+    students = sorted_people(
         Person.objects.filter(
             Q(enrollments__left_on__isnull=True) | Q(enrollments__left_on__gt=term.starts_on),
             enrollments__school_class=school_class,
-        ).order_by("last_name", "first_name")
+        ),
+        language,
     )
     rows = {s.pk: ReportRow(s, {}, 0, 0, 0, 0) for s in students}
     closed = TermClosure.objects.in_force().filter(organization_id=school_class.organization_id, term=term).exists()
@@ -667,3 +753,147 @@ def directed_lesson(actor: Actor, lesson_id: int) -> Lesson:
     if lesson is None:
         raise _not_found()
     return lesson
+
+
+# ------------------------------------------------------------------ a grid row, the teacher's day, the journals
+
+
+def row_result(actor: Actor, student_id: int, *, lesson_id: int | None = None, work_id: int | None = None):
+    """A grid row's term percent and grade, read after one of its cells (a lesson's or a work's) was saved.
+
+    The same `term_results` the grid page fills its rows with, narrowed to the one student.
+    """
+    model, pk = (Lesson, lesson_id) if lesson_id is not None else (SummativeWork, work_id)
+    found = (
+        visible(model, actor)
+        .filter(pk=pk)
+        .values_list("assignment_id", "assignment__school_class__organization_id", "term_id")
+        .first()
+    )
+    if found is None:
+        raise _not_found()
+    assignment_id, organization_id, term_id = found
+    term = get_term(term_id)
+    closed = TermClosure.objects.in_force().filter(organization_id=organization_id, term=term).exists()
+    results = term_results(term, closed, assignment_ids=[assignment_id], student_id=student_id)
+    return results.get((student_id, assignment_id), (None, None))
+
+
+@dataclass
+class DayLesson:
+    """One of a teacher's lessons of a day, with its bell time, room and what is still missing."""
+
+    lesson: Lesson
+    starts: dt.time | None
+    ends: dt.time | None
+    room: str
+    held: bool  # on or before the school's date
+    recorded: bool  # a mark or an absence is entered
+
+    @property
+    def needs_topic(self) -> bool:
+        return self.held and not self.lesson.topic
+
+    @property
+    def needs_record(self) -> bool:
+        return self.held and not self.recorded
+
+
+@dataclass
+class TeacherDay:
+    day: dt.date
+    today: dt.date
+    lessons: list[DayLesson]
+    untitled: list[Lesson]  # the term's earlier lessons held without a topic, newest first
+
+
+def teacher_day(actor: Actor, day: dt.date) -> TeacherDay:
+    """The lessons the actor teaches on a day, in the order they are held. Five queries whatever their number."""
+    today = clock.today()
+    if not actor.person_id:
+        return TeacherDay(day, today, [], [])
+    taught = visible(TeachingAssignment, actor).filter(teacher_id=actor.person_id)
+    mine = Lesson.objects.filter(assignment__in=taught).select_related(
+        "assignment__school_class", "assignment__subject"
+    )
+    lessons = list(
+        mine.filter(date=day)
+        .annotate(
+            has_marks=Exists(Mark.objects.filter(lesson=OuterRef("pk"))),
+            has_absences=Exists(Attendance.objects.filter(lesson=OuterRef("pk"))),
+        )
+        .order_by("period")
+    )
+    untitled = list(
+        mine.filter(term__starts_on__lte=day, term__ends_on__gte=day, date__lt=day, date__lte=today, topic="").order_by(
+            "-date", "-period"
+        )
+    )
+    if not lessons:
+        return TeacherDay(day, today, [], untitled)
+    classes = {lesson.assignment.school_class for lesson in lessons}
+    bells = {
+        (b.organization_id, b.shift, b.period): b
+        for b in visible(BellPeriod, actor).filter(organization_id__in={c.organization_id for c in classes})
+    }
+    rooms = {
+        (assignment_id, period): room
+        for assignment_id, period, room in TimetableSlot.objects.filter(
+            assignment_id__in={lesson.assignment_id for lesson in lessons}, weekday=day.isoweekday()
+        ).values_list("assignment_id", "period", "room")
+    }
+    found = []
+    for lesson in lessons:
+        school_class = lesson.assignment.school_class
+        bell = bells.get((school_class.organization_id, school_class.shift, lesson.period))
+        found.append(
+            DayLesson(
+                lesson=lesson,
+                starts=bell.starts if bell else None,
+                ends=bell.ends if bell else None,
+                room=rooms.get((lesson.assignment_id, lesson.period), ""),
+                held=day <= today,
+                recorded=lesson.has_marks or lesson.has_absences,
+            )
+        )
+    # By the bell where the school has a schedule; a second shift's first period comes after the first's.
+    found.sort(key=lambda d: (d.starts is None, d.starts or dt.time(), d.lesson.assignment.school_class.shift))
+    return TeacherDay(day, today, found, untitled)
+
+
+@dataclass
+class ClassJournals:
+    school_class: SchoolClass
+    term: Term | None  # the term the links open: the one of the school's date in the class's year
+    assignments: list[TeachingAssignment]
+
+
+def school_journals(actor: Actor, organization: Organization) -> list[ClassJournals]:
+    """Every class of the school's current year with its subjects, for its administration to open
+    any journal. Four queries whatever the size of the school."""
+    today = clock.today()
+    years = set(
+        visible(SchoolClass, actor)
+        .filter(organization=organization)
+        .values_list("year_id", "year__starts_on", "year__ends_on")
+        .distinct()
+    )
+    if not years:
+        return []
+    # The year covering the school's date, else the last one begun, else the first to come.
+    started = [y for y in years if y[1] <= today]
+    year_id = max(started, key=lambda y: (y[2] >= today, y[1]))[0] if started else min(years, key=lambda y: y[1])[0]
+    language = get_language()
+    classes = sorted(
+        visible(SchoolClass, actor).filter(organization=organization, year_id=year_id).select_related("class_teacher"),
+        key=lambda c: (c.grade, sort_key(c.letter, language)),
+    )
+    term = registry_rules.term_for(today, list(Term.objects.filter(year_id=year_id).select_related("year")))
+    subjects = defaultdict(list)
+    for assignment in (
+        visible(TeachingAssignment, actor)
+        .filter(school_class__in=[c.pk for c in classes])
+        .select_related("subject", "teacher")
+    ):
+        subjects[assignment.school_class_id].append(assignment)
+    return [ClassJournals(c, term, sorted_by_name(subjects[c.pk], language, lambda a: a.subject.name)) for c in classes]

@@ -20,7 +20,7 @@ from birtutas.registry.permissions import Actor
 from birtutas.registry.queries import history
 from birtutas.registry.roles import Role
 
-from . import onboarding, queries, rules, services
+from . import bells, onboarding, queries, rules, services
 from .models import Attendance, Subject
 
 WEEKDAY_NUMBERS = range(1, 7)
@@ -210,8 +210,22 @@ def timetable(request, class_id: int):
             "grid": grid,
             "weekdays": WEEKDAY_NUMBERS,
             "assignments": list(queries.class_assignments(school_class)),
+            "shifts": bells.SHIFTS,
         },
     )
+
+
+@login_required
+@require_POST
+def class_shift(request, class_id: int):
+    try:
+        changed = bells.set_class_shift(request.user, class_id, to_int(request.POST.get("shift")) or 0)
+    except (ServiceError, rules.RuleError) as error:
+        raise_refusal(error)
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The shift is saved.") if changed else _("Nothing changed."))
+    return redirect("school:timetable", class_id=class_id)
 
 
 @login_required

@@ -193,20 +193,17 @@ def _apply_cell(
         "reason": reason,
         "key": _cell_key(student_id, lesson.pk),
     }
-    messages = []
-    if _write(Mark, "value", entry.mark, "mark", audit, student_id=student_id, lesson=lesson):
-        messages.append(("mark", entry.mark))
-    if _write(Attendance, "status", entry.attendance, "attendance", audit, student_id=student_id, lesson=lesson):
-        messages.append(("attendance", entry.attendance))
-    if messages:
-        _notify_guardians(student_id, lesson, assignment, messages)
+    changed = _write(Mark, "value", entry.mark, "mark", audit, student_id=student_id, lesson=lesson)
+    changed |= _write(Attendance, "status", entry.attendance, "attendance", audit, student_id=student_id, lesson=lesson)
+    if changed:
+        _notify_guardians(student_id, lesson, assignment, entry.mark, entry.attendance)
     return entry
 
 
 def _write(model, field: str, value, subject: str, audit: dict, **lookup) -> bool:
     """Make the row identified by `lookup` hold `value` (None deletes it) and audit the change.
 
-    Returns True when a new value was set, the case in which the family is told. Runs inside the
+    Returns whether anything changed (a value set or cleared): only then is the family told. Runs inside the
     caller's transaction, with the row locked, so concurrent writers queue instead of racing.
     """
     row = model.objects.select_for_update().filter(**lookup).first()
@@ -231,7 +228,7 @@ def _write(model, field: str, value, subject: str, audit: dict, **lookup) -> boo
         audit["reason"],
         lookup["student_id"],
     )
-    return value is not None
+    return True
 
 
 def _create_once(model, *, defaults: dict, **lookup):
@@ -270,38 +267,53 @@ def _apply_points(
         "key": f"{student_id}:w{work.pk}",
     }
     if _write(Mark, "value", points, "points", audit, student_id=student_id, work=work):
-        _notify_guardians(student_id, work, assignment, [("points", (points, work.max_points))])
+        _notify_guardians(student_id, work, assignment, points)
 
 
-def _notify_guardians(student_id: int, occasion, assignment: TeachingAssignment, events) -> None:
+def _notify_guardians(student_id: int, occasion, assignment: TeachingAssignment, mark=None, attendance=None) -> None:
+    """Restate the family's notice of a student's records at one lesson (or summative work), as they stand now.
+
+    One notice per guardian, lesson and student, keyed so that every change replaces it (its text,
+    its time, unread again) instead of adding another: the mark and the attendance together, in
+    each guardian's own language. Called after a write that changed the cell, so a repeated save
+    tells nobody anything (whatever language the family reads today). When nothing is recorded any
+    more the notice is withdrawn: deleted if nobody has seen it yet, else it says the entry was
+    removed, so that nobody keeps believing a mark that is gone.
+    """
     guardian_user_ids = list(
         User.objects.filter(person__wards__student_id=student_id, is_active=True).values_list("pk", flat=True)
     )
+    if not guardian_user_ids:
+        return
     student = Person.objects.only("first_name").get(pk=student_id)
     subject = assignment.subject
     day = occasion.date
-    statuses = dict(Attendance.Status.choices)
+    is_work = isinstance(occasion, SummativeWork)
+    gone = mark is None and attendance is None
 
-    def renderer(kind: str, value):
-        def render() -> str:
-            params = {"name": student.first_name, "subject": subject.name, "date": date_format(day, "j E")}
-            if kind == "mark":
-                return _("%(name)s got %(mark)s in %(subject)s on %(date)s.") % {**params, "mark": value}
-            if kind == "points":
-                return _("%(name)s scored %(points)s of %(max)s in %(subject)s on %(date)s.") % {
-                    **params,
-                    "points": value[0],
-                    "max": value[1],
-                }
-            return _("%(name)s — %(status)s — %(subject)s, %(date)s.") % {**params, "status": statuses[value]}
+    def render() -> str:
+        if gone:
+            parts = [_("entry removed")]
+        elif is_work:
+            points = _("%(points)s of %(max)s points") % {"points": mark, "max": occasion.max_points}
+            parts = [points, occasion.title]
+        else:
+            parts = [str(mark)] if mark is not None else []
+            if attendance is not None:
+                parts.append(str(Attendance.Status(attendance).label))
+        return _("%(name)s: %(what)s — %(subject)s, %(date)s.") % {
+            "name": student.first_name,
+            "what": ", ".join(parts),
+            "subject": subject.name,
+            "date": date_format(day, "j E"),
+        }
 
-        return render
-
-    notify.send(
+    key = f"{'points' if is_work else 'marks'}:{occasion.pk}:{student_id}"
+    link = f"/diary/{student_id}/?week={day.isoformat()}"
+    notify.restate(
         [
-            notify.Message(user_id=uid, kind=kind, render=renderer(kind, value), link=f"/diary/{student_id}/")
+            notify.Message(user_id=uid, kind="marks", render=render, link=link, key=key, gone=gone)
             for uid in guardian_user_ids
-            for kind, value in events
         ]
     )
 

@@ -8,14 +8,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import floatformat
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from birtutas.kernel import clock
-from birtutas.kernel.errors import ServiceError, raise_refusal
+from birtutas.kernel.errors import Forbidden, ServiceError, raise_refusal
 from birtutas.kernel.parsing import to_date, to_int
-from birtutas.registry.permissions import Actor
+from birtutas.registry.permissions import Action, Actor, may
 from birtutas.registry.queries import person_history
 
 from . import queries, rules, services
@@ -38,11 +39,31 @@ def journal_index(request):
 
 
 @login_required
+@require_GET
+def journal_today(request):
+    """The teacher's lessons of the school's date (or of ?day=), each one tap from its cells."""
+    today = clock.today()
+    day = to_date(request.GET.get("day")) or today
+    previous, following = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
+    if previous.isoweekday() == 7:  # lessons run Monday to Saturday: step over Sunday
+        previous -= dt.timedelta(days=1)
+    if following.isoweekday() == 7:
+        following += dt.timedelta(days=1)
+    return render(
+        request,
+        "journal/today.html",
+        {"plan": queries.teacher_day(_actor(request), day), "previous": previous, "next": following},
+    )
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def journal_grid(request, assignment_id: int, term_id: int):
     actor = _actor(request)
     grid = queries.journal_grid(actor, assignment_id, term_id)
     if request.method == "POST":
+        if not grid.writable:  # the director, the class teacher: they read the journal, never write it
+            raise Forbidden(_("You may not make this change."))
         return _save_grid(request, grid)
     language = get_language() or "kk"
     for row in grid.rows:
@@ -117,7 +138,13 @@ def journal_cell(request, lesson_id: int, student_id: int):
     except (ServiceError, rules.RuleError) as error:
         raise_refusal(error)
         return JsonResponse({"ok": False, "error": str(error.message)}, status=getattr(error, "status", 400))
-    return JsonResponse({"ok": True, "value": rules.format_cell(entry.mark, entry.attendance, get_language() or "kk")})
+    return JsonResponse(
+        {
+            "ok": True,
+            "value": rules.format_cell(entry.mark, entry.attendance, get_language() or "kk"),
+            **_row_result(request, student_id, lesson_id=lesson_id),
+        }
+    )
 
 
 @login_required
@@ -132,7 +159,14 @@ def journal_points(request, work_id: int, student_id: int):
     except (ServiceError, rules.RuleError) as error:
         raise_refusal(error)
         return JsonResponse({"ok": False, "error": str(error.message)}, status=getattr(error, "status", 400))
-    return JsonResponse({"ok": True, "value": "" if points is None else str(points)})
+    value = "" if points is None else str(points)
+    return JsonResponse({"ok": True, "value": value, **_row_result(request, student_id, work_id=work_id)})
+
+
+def _row_result(request, student_id: int, **cell) -> dict:
+    """The row's new term percent and grade, formatted as the grid page shows them, for the script to put in place."""
+    percent, grade = queries.row_result(_actor(request), student_id, **cell)
+    return {"percent": "" if percent is None else floatformat(percent, 1), "grade": "" if grade is None else str(grade)}
 
 
 @login_required
@@ -140,16 +174,37 @@ def journal_points(request, work_id: int, student_id: int):
 def lesson_edit(request, lesson_id: int):
     actor = _actor(request)
     lesson = queries.visible_lesson(actor, lesson_id)
-    objectives = queries.lesson_objectives(lesson)
+    objectives = list(queries.lesson_objectives(lesson))
+    # What the form shows: the saved lesson, or after a refused save everything as it was typed.
+    typed = {
+        "topic": lesson.topic,
+        "homework": lesson.homework,
+        "homework_due": lesson.homework_due.isoformat() if lesson.homework_due else "",
+        "chosen": {str(pk) for pk in lesson.objectives.values_list("pk", flat=True)},
+    }
+    can_edit = may(actor, Action.CHANGE, lesson)
     if request.method == "POST":
+        if not can_edit:
+            raise Forbidden(_("You may not make this change."))
+        typed = {
+            "topic": request.POST.get("topic", ""),
+            "homework": request.POST.get("homework", ""),
+            "homework_due": request.POST.get("homework_due", "").strip(),
+            "chosen": set(request.POST.getlist("objectives")),
+        }
         try:
+            due = to_date(typed["homework_due"])
+            if typed["homework_due"] and due is None:
+                raise ServiceError(_("“%(value)s” is not a date like 2026-09-01.") % {"value": typed["homework_due"]})
+            if not typed["chosen"] <= {str(o.pk) for o in objectives}:
+                raise ServiceError(_("Choose the learning objectives from the list."))
             services.update_lesson(
                 request.user,
                 lesson_id,
-                topic=request.POST.get("topic", ""),
-                homework=request.POST.get("homework", ""),
-                homework_due=to_date(request.POST.get("homework_due")),
-                objective_ids=[i for i in map(to_int, request.POST.getlist("objectives")) if i],
+                topic=typed["topic"],
+                homework=typed["homework"],
+                homework_due=due,
+                objective_ids=[int(pk) for pk in typed["chosen"]],
             )
         except ServiceError as error:
             raise_refusal(error)
@@ -163,8 +218,8 @@ def lesson_edit(request, lesson_id: int):
         {
             "lesson": lesson,
             "objectives": objectives,
-            "chosen": set(lesson.objectives.values_list("pk", flat=True)),
-            "can_edit": lesson.assignment.teacher_id == actor.person_id,
+            "typed": typed,
+            "can_edit": can_edit,
         },
     )
 
@@ -215,15 +270,28 @@ def change_request(request, assignment_id: int, term_id: int):
     return redirect("journal:grid", assignment_id=assignment_id, term_id=term_id)
 
 
+@login_required
+@require_GET
+def school_journals(request, organization_id: int):
+    """Every journal of the school, for its administration to open and read."""
+    actor = _actor(request)
+    organization = queries.directed_organization(actor, organization_id)
+    return render(
+        request,
+        "journal/journals.html",
+        {"organization": organization, "classes": queries.school_journals(actor, organization)},
+    )
+
+
 # ------------------------------------------------------------------ student and guardian
 
 
 @login_required
 def diary_index(request):
-    students = queries.diary_students(_actor(request))
-    if not students:
+    student_id = queries.diary_start(_actor(request))
+    if student_id is None:
         raise Http404
-    return redirect("diary:week", student_id=students[0].pk)
+    return redirect("diary:week", student_id=student_id)
 
 
 @login_required
@@ -242,6 +310,7 @@ def diary_week(request, student_id: int):
             "children": queries.diary_students(actor),
             "previous": monday - dt.timedelta(days=7),
             "next": monday + dt.timedelta(days=7),
+            "today": clock.today(),
         },
     )
 

@@ -76,10 +76,19 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # E-mail and SMS: when the notice's current text is due to go out (none: nothing to send), and
+    # when it last went out. Edits within the delay are sent once, as the text stands then.
+    send_after = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "-updated_at"], name="notification_inbox_idx")]
+        indexes = [
+            models.Index(fields=["recipient", "-updated_at"], name="notification_inbox_idx"),
+            models.Index(
+                fields=["send_after"], condition=models.Q(send_after__isnull=False), name="notification_due_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["recipient", "key"], condition=~models.Q(key=""), name="notification_one_per_key"

@@ -45,6 +45,7 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
         heading = []
         for name in header:
             cell = WriteOnlyCell(sheet, value=str(name))
+            cell.data_type = "s"  # a column may be named by what a teacher typed (a work's title)
             cell.font = bold
             heading.append(cell)
         sheet.append(heading)

@@ -660,6 +660,29 @@ def update_profile(user: User, *, language: str, email: str, phone: str) -> bool
 
 
 @service
+def set_language(user: User, language: str) -> bool:
+    """The holder's language, chosen with the site's language switch: pages, notices and e-mails follow it."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    require(Actor.for_user(user), Action.CHANGE, user)
+    if language not in LANGUAGE_CODES:
+        raise ServiceError(_("Choose Kazakh, Russian or English."))
+    if user.language == language:
+        return False
+    before = user.language
+    user.language = language
+    user.save(update_fields=["language"])
+    record(
+        Acting.of(user),
+        Event.ACCOUNT_PROFILE,
+        f"person:{user.person_id}",
+        before={"language": before},
+        after={"language": language},
+        person_id=user.person_id,
+    )
+    return True
+
+
+@service
 def sign_out_everywhere(user: User, *, now: dt.datetime | None = None) -> int:
     """End every session of the account (this one too) and revoke its API tokens; how many tokens."""
     now = _now(now)

@@ -13,10 +13,12 @@ from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from birtutas.journal import queries as journal_queries
 from birtutas.registry.permissions import Actor
 from birtutas.registry.roles import AREA_ROLES, OFFICER_ROLES, SCHOOL_ADMIN_ROLES, TEACHING_ROLES, Role
 
 HAT_SESSION_KEY = "birtutas_role"
+MESSAGING_ROLES = frozenset({*TEACHING_ROLES, *SCHOOL_ADMIN_ROLES, Role.STUDENT})
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,18 @@ def navigation(request):
         return context
     hats = hats_of(actor)
     hat = current_hat(request, actor, hats)
+    roles_held = actor.roles()
     nav = {h.section: False for h in HATS}
     if hat is not None:
         nav[hat.section] = True
+        if hat.section == "diary":  # the Diary link opens the week itself, without a redirect
+            nav["diary"] = journal_queries.diary_start(actor) or True
         if hat.key == "director":
             nav["people"] = actor.organization_ids(SCHOOL_ADMIN_ROLES)[:1]
         # An officer of a district or region reopens closed terms; an analyst does not.
         nav["closures"] = hat.key == "officer" and actor.area(OFFICER_ROLES) is not None
+    # Letters: a family, a teacher or the school's administration writes; a pupil reads announcements.
+    nav["messages"] = bool(actor.ward_ids) or bool(roles_held & MESSAGING_ROLES)
     context.update(
         nav=nav,
         hats=hats,

@@ -21,7 +21,12 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if not request.path.startswith("/api/v1/docs"):
-            response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+            policy = settings.CONTENT_SECURITY_POLICY
+            # A diary week opened on a slow link carries its stylesheet inline: that one, by its hash.
+            inline = getattr(request, "birtutas_inline_styles", None)
+            if inline:
+                policy = policy.replace("style-src 'self'", " ".join(["style-src 'self'", *inline]), 1)
+            response.setdefault("Content-Security-Policy", policy)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
 

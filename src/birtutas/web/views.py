@@ -14,6 +14,7 @@ from django.core.mail import send_mail
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -21,12 +22,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from birtutas.kernel.errors import ServiceError, raise_refusal
 from birtutas.registry import accounts
 from birtutas.registry.permissions import Actor
 
-from . import throttle
+from . import shell, throttle
 from .context_processors import HAT_BY_KEY, HAT_SESSION_KEY, current_hat, hats_of
 from .forms import SignInForm
 
@@ -65,6 +67,10 @@ def healthz(request):
     )
 
 
+# What the service worker keeps (diary weeks, personal data) and the browser drops on these headers.
+KEPT_PAGES = '"cache", "storage"'
+
+
 class SignInView(LoginView):
     template_name = "web/login.html"
     form_class = SignInForm
@@ -89,6 +95,9 @@ class SignInView(LoginView):
         throttle.record_success(self.request, response, self.request.POST.get("username", ""))
         user = form.get_user()
         remember_language(response, user.language)
+        # A session that ended without signing out (it expired) left its kept diary weeks on the
+        # device: they go before the next person's pages are kept.
+        response["Clear-Site-Data"] = KEPT_PAGES
         return response
 
     def get_context_data(self, **kwargs):
@@ -166,7 +175,10 @@ def csrf_failure(request, reason: str = ""):
 @require_POST
 def sign_out(request):
     auth.logout(request)
-    return redirect("login")
+    response = redirect("login")
+    # The diary weeks the service worker kept hold personal data: the browser drops them with the session.
+    response["Clear-Site-Data"] = KEPT_PAGES
+    return response
 
 
 @login_required
@@ -180,11 +192,24 @@ def home(request):
 
 @login_required
 def inbox(request):
-    notes = list(request.user.notifications.all()[:100])
+    """One's notices, the latest change first (a replaced notice moves up, unread again)."""
     if request.method == "POST":
         request.user.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
         return redirect("inbox")
+    notes = list(request.user.notifications.all()[:100])
     return render(request, "web/inbox.html", {"notes": notes})
+
+
+@require_http_methods(["GET", "POST"])
+def choose_language(request):
+    """The site's language switch. Django's own view only sets a cookie: a signed-in person's choice is
+    now also their account's language, the one their notices, e-mails and SMS are written in (it stayed
+    Kazakh, so a parent reading the site in Russian got every notice in Kazakh)."""
+    response = set_language(request)
+    language = request.POST.get("language", "") if request.method == "POST" else ""
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        accounts.set_language(request.user, language)
+    return response
 
 
 # ------------------------------------------------------------------ accounts: activation, reset, profile
@@ -409,3 +434,43 @@ def switch_role(request):
         return redirect("home")
     request.session[HAT_SESSION_KEY] = hat.key
     return redirect(hat.start)
+
+
+# ------------------------------------------------------------------ the installable web app
+
+
+@require_GET
+def web_manifest(request):
+    """The web app manifest: the diary installs on a phone's home screen like an app."""
+    icons = [
+        {"src": static("birtutas/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+        {"src": static("birtutas/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+        {"src": static("birtutas/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any maskable"},
+    ]
+    manifest = {
+        "name": "Birtutas",
+        "short_name": "Birtutas",
+        "start_url": reverse("diary:index"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0b5cad",
+        "icons": icons,
+    }
+    return JsonResponse(manifest, content_type="application/manifest+json")
+
+
+@require_GET
+def service_worker(request):
+    """The service worker, from the site's root so that its scope is the whole site (it keeps diary weeks
+    only). Its version follows the shell's content, so a new stylesheet replaces the cached one."""
+    context = {"version": shell.shell()["version"], "header": shell.SHELL_HEADER}
+    response = render(request, "web/sw.js", context, content_type="text/javascript")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_GET
+def offline(request):
+    """What the service worker shows for a page it cannot reach offline: no personal data in it."""
+    return render(request, "web/offline.html")

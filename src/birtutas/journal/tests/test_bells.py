@@ -11,7 +11,7 @@ from django.utils import translation
 
 from birtutas.journal import bells
 from birtutas.journal.bells import Bell, check_bells, parse_time
-from birtutas.journal.models import BellPeriod
+from birtutas.journal.models import BellPeriod, SchoolClass
 from birtutas.journal.rules import RuleError
 from birtutas.kernel.errors import NotFound
 from birtutas.kernel.events import Event
@@ -197,3 +197,27 @@ def test_the_diary_shows_the_lesson_time_teacher_and_room_and_the_period_alone_w
     ring(world, shift=2, p2=("14:00", "14:45"))
     assert "<time" not in parent.get(week).content.decode()
     assert re.search(r'class="period"><span class="visually-hidden">Period </span>2<', page)
+
+
+@pytestmark_db
+def test_the_director_moves_a_class_to_the_second_shift_and_its_diary_follows(world):
+    a = world.a
+    ring(world, p2=("09:25", "10:10"))
+    ring(world, shift=2, p2=("14:00", "14:45"))
+    week = f"/diary/{a.student.pk}/?week=2026-11-16"
+    url = f"/school/class/{a.class_a.pk}/shift/"
+    # Another school's director, and a teacher of the class, find no such class; a bad shift changes nothing.
+    for user in (world.b.director, a.teacher):
+        assert signed_in(user).post(url, {"shift": "2"}).status_code == 404
+    refused = signed_in(a.director).post(url, {"shift": "4"}, follow=True)
+    assert "The shift must be 1, 2 or 3." in refused.content.decode()
+    assert SchoolClass.objects.get(pk=a.class_a.pk).shift == 1
+    assert '<time datetime="09:25">' in signed_in(a.guardian).get(week).content.decode()
+    director = signed_in(a.director)
+    assert director.post(url, {"shift": "2"}).status_code == 302
+    director.post(url, {"shift": "2"})  # a second click changes nothing more
+    assert SchoolClass.objects.get(pk=a.class_a.pk).shift == 2
+    page = signed_in(a.guardian).get(week).content.decode()
+    assert '<time datetime="14:00">' in page and '<time datetime="09:25">' not in page
+    events = AuditEvent.objects.filter(event=Event.CLASS_SET, object_key=f"class:{a.class_a.pk}")
+    assert [(e.before, e.after, e.actor_id) for e in events] == [({"shift": 1}, {"shift": 2}, a.director.pk)]
