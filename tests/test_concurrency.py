@@ -4,7 +4,6 @@ while the term closes. PostgreSQL only (SQLite serialises every writer by itself
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -12,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from birtutas.journal import queries, rules, services
 from birtutas.journal.models import Mark, SummativeWork, TermGrade
 from birtutas.kernel.errors import Conflict
-from birtutas.testing import build_world, on_day
+from birtutas.testing import build_world, on_day, put_back_reference_data, race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -21,41 +20,8 @@ pytestmark = [
 
 
 @pytest.fixture(autouse=True)
-def _regions():
-    """A transactional test starts from an emptied database: put back the region and the grading policy."""
-    from birtutas.journal.models import GradingPolicy
-    from birtutas.registry.models import Region
-
-    GradingPolicy.objects.get_or_create(
-        code="criteria-based",
-        version=1,
-        defaults={"effective_from": dt.date(2016, 9, 1), "rules": rules.CRITERIA_BASED_2016.to_json()},
-    )
-    Region.objects.get_or_create(
-        code="KZ-11", defaults={"kind": "region", "name_kk": "Ақмола", "name_ru": "Акмолинская"}
-    )
-
-
-def _race(*calls):
-    """Run the calls at the same moment, each in its own thread and connection; return results or errors."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = call()
-        except Exception as error:  # noqa: BLE001 - the caller inspects what each call raised
-            results[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
+def _reference_data():
+    put_back_reference_data()
 
 
 def test_two_submissions_of_one_summative_make_one_work():
@@ -73,7 +39,7 @@ def test_two_submissions_of_one_summative_make_one_work():
             date=dt.date(2026, 11, 19),
         )
 
-    results = _race(submit, submit, submit)
+    results = race(submit, submit, submit)
     assert all(isinstance(r, SummativeWork) for r in results), results
     assert len({r.pk for r in results}) == 1
     assert SummativeWork.objects.filter(assignment=a.assignment_a, kind="term").count() == 1
@@ -104,7 +70,7 @@ def test_a_mark_written_while_the_term_closes_is_in_the_grade_or_refused():
         def mark():
             return services.set_cell(a.teacher, a.lessons_a[1].pk, a.student.pk, "10")
 
-        closed, marked = _race(close, mark)
+        closed, marked = race(close, mark)
     marks = list(Mark.objects.filter(student=a.student, lesson__term=world.term).values_list("value", flat=True))
     grade = TermGrade.objects.filter(student=a.student, assignment=a.assignment_a, term=world.term).first()
     if isinstance(closed, Exception):

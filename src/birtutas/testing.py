@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from itertools import count
 
@@ -393,3 +394,45 @@ def build_access_world(world: World | None = None) -> AccessWorld:
         letters=letters,
         notices=notices,
     )
+
+
+# ------------------------------------------------------------------ races on a real server
+
+
+def put_back_reference_data() -> None:
+    """A transactional test starts from an emptied database: put back the region and the grading policy."""
+    from birtutas.curriculum.models import GradingPolicy
+    from birtutas.journal import rules
+
+    GradingPolicy.objects.get_or_create(
+        code="criteria-based",
+        version=1,
+        defaults={"effective_from": dt.date(2016, 9, 1), "rules": rules.CRITERIA_BASED_2016.to_json()},
+    )
+    Region.objects.get_or_create(
+        code="KZ-11", defaults={"kind": "region", "name_kk": "Ақмола", "name_ru": "Акмолинская"}
+    )
+
+
+def race(*calls) -> list:
+    """Run the calls at the same moment, each in its own thread and connection; return results or errors."""
+    from django.db import connection
+
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait(timeout=10)
+            results[i] = call()
+        except Exception as error:  # noqa: BLE001 - the caller inspects what each call raised
+            results[i] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from django.core import mail
@@ -19,7 +18,7 @@ from birtutas.registry import accounts
 from birtutas.registry.models import Guardianship, Membership, User
 from birtutas.registry.permissions import Actor, visible
 from birtutas.registry.roles import Role
-from birtutas.testing import account, person
+from birtutas.testing import account, person, put_back_reference_data, race
 
 pytestmark = pytest.mark.django_db
 
@@ -519,40 +518,7 @@ def test_a_notice_inserted_by_a_concurrent_change_is_updated_not_refused(world):
 
 @pytest.fixture
 def _reference_data():
-    """A transactional test starts from an emptied database: put back the region and the grading policy."""
-    from birtutas.journal import rules
-    from birtutas.journal.models import GradingPolicy
-    from birtutas.registry.models import Region
-
-    GradingPolicy.objects.get_or_create(
-        code="criteria-based",
-        version=1,
-        defaults={"effective_from": dt.date(2016, 9, 1), "rules": rules.CRITERIA_BASED_2016.to_json()},
-    )
-    Region.objects.get_or_create(
-        code="KZ-11", defaults={"kind": "region", "name_kk": "Ақмола", "name_ru": "Акмолинская"}
-    )
-
-
-def _race(*calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = call()
-        except Exception as error:  # noqa: BLE001 - the test inspects what each call raised
-            results[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
+    put_back_reference_data()
 
 
 needs_concurrent_writers = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
@@ -576,7 +542,7 @@ def test_two_notices_of_one_key_at_once_make_one_notice_without_an_integrity_err
 
         return call
 
-    results = _race(*(restate(f"Әсел: {n}") for n in range(4)))
+    results = race(*(restate(f"Әсел: {n}") for n in range(4)))
     assert all(isinstance(r, str) for r in results), results
     assert Notification.objects.filter(recipient=guardian, key="marks:9:9").count() == 1
 
@@ -592,7 +558,7 @@ def test_the_same_first_letter_sent_twice_at_once_makes_one_conversation_and_one
     def send():
         return messaging.write_to_teacher(a.guardian, a.student.pk, a.teacher.person_id, "Сәлем", seen=0)
 
-    results = _race(send, send, send)
+    results = race(send, send, send)
     assert all(isinstance(r, Message) for r in results), results
     assert len({r.pk for r in results}) == 1
     assert (Conversation.objects.count(), Message.objects.count()) == (1, 1)
