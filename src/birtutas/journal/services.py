@@ -338,11 +338,14 @@ def update_lesson(
     _lock_open_term(assignment.school_class.organization_id, lesson.term_id)
     if homework_due is not None and homework_due < lesson.date:
         raise ServiceError(gettext_lazy("The homework cannot be due before the lesson."))
+    wanted = set(objective_ids)
     objectives = list(
         LearningObjective.objects.filter(
-            pk__in=list(objective_ids), subject_id=assignment.subject_id, grade=assignment.school_class.grade
+            pk__in=list(wanted), subject_id=assignment.subject_id, grade=assignment.school_class.grade
         )
     )
+    if len(objectives) != len(wanted):  # another subject's or grade's, or none at all: never dropped silently
+        raise ServiceError(gettext_lazy("Choose the learning objectives from the list."))
     before = _lesson_state(lesson)
     lesson.topic = topic.strip()[:300]
     lesson.homework = homework.strip()

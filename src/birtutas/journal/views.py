@@ -196,15 +196,13 @@ def lesson_edit(request, lesson_id: int):
             due = to_date(typed["homework_due"])
             if typed["homework_due"] and due is None:
                 raise ServiceError(_("“%(value)s” is not a date like 2026-09-01.") % {"value": typed["homework_due"]})
-            if not typed["chosen"] <= {str(o.pk) for o in objectives}:
-                raise ServiceError(_("Choose the learning objectives from the list."))
             services.update_lesson(
                 request.user,
                 lesson_id,
                 topic=typed["topic"],
                 homework=typed["homework"],
                 homework_due=due,
-                objective_ids=[int(pk) for pk in typed["chosen"]],
+                objective_ids=[to_int(pk) or 0 for pk in typed["chosen"]],
             )
         except ServiceError as error:
             raise_refusal(error)

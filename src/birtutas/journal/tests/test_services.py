@@ -223,6 +223,34 @@ def test_homework_cannot_be_due_before_the_lesson(world):
     assert lesson.homework == "§3"
 
 
+def test_a_lesson_takes_only_objectives_of_its_subject_and_grade(world):
+    from birtutas.curriculum.models import LearningObjective, Subject
+
+    lesson = world.a.lessons_a[1]
+    own = LearningObjective.objects.create(subject=world.subject, grade=7, code="7.1.1.1", text_kk="а", text_ru="а")
+    geometry = Subject.objects.create(code="geometry", name_kk="Геометрия", name_ru="Геометрия", name_en="Geometry")
+    others = [
+        LearningObjective.objects.create(subject=geometry, grade=7, code="7.1.1.2", text_kk="ә", text_ru="ә"),
+        LearningObjective.objects.create(subject=world.subject, grade=8, code="8.1.1.1", text_kk="б", text_ru="б"),
+    ]
+    for other in others:
+        with pytest.raises(ServiceError):
+            services.update_lesson(
+                world.a.teacher,
+                lesson.pk,
+                topic="Жаңа",
+                homework="",
+                homework_due=None,
+                objective_ids=[own.pk, other.pk],
+            )
+    lesson.refresh_from_db()
+    assert lesson.topic == "Көпмүшелер" and not lesson.objectives.exists()
+    services.update_lesson(
+        world.a.teacher, lesson.pk, topic="Жаңа", homework="", homework_due=None, objective_ids=[own.pk]
+    )
+    assert list(lesson.objectives.values_list("code", flat=True)) == ["7.1.1.1"]
+
+
 def test_term_grades_command_computes_open_terms_and_is_repeatable(world, capsys):
     from django.core.management import call_command
 
