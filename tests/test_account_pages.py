@@ -206,7 +206,7 @@ def test_the_role_switch_changes_the_navigation_but_not_what_the_person_may_read
     page = text(client.get("/inbox/"))
     assert 'href="/journal/"' in page and 'href="/diary/"' not in page
     assert "teacher" in page and 'name="role"' in page
-    assert client.get("/").url == "/journal/"
+    assert client.get("/").url == "/journal/today/"
 
     assert client.post("/accounts/role/", {"role": "parent"}).status_code == 302
     page = text(client.get("/inbox/"))

@@ -32,7 +32,7 @@ class Hat:
 
 
 HATS = (
-    Hat("teacher", _("teacher"), "journal:index", "journal"),
+    Hat("teacher", _("teacher"), "journal:today", "journal"),
     Hat("director", _("school administration"), "school:index", "school"),
     Hat("student", _("student"), "diary:index", "diary"),
     Hat("parent", _("parent or guardian"), "diary:index", "diary"),
