@@ -484,12 +484,12 @@ def messages_out_of_scope(aw, label: str) -> list[str]:
     """The letters and announcements of the access world that `label` must never be shown: a letter is
     its family's and its teacher's; an announcement its class's (or school's) and the administration's."""
     letters = {key: letter.text for key, letter in aw.letters.items()}
-    notices = {key: notice.title for key, notice in aw.notices.items()}
+    announcements = {key: announcement.title for key, announcement in aw.announcements.items()}
     hidden = [letters[("b", family)] for family in ("student", "classmate")]
-    hidden += [notices[("b", to)] for to in ("a", "b", "school")]
+    hidden += [announcements[("b", to)] for to in ("a", "b", "school")]
     own_letters = {"teacher": ("student", "classmate"), "guardian": ("student",)}.get(label, ())
     hidden += [letters[("a", family)] for family in ("student", "classmate") if family not in own_letters]
-    own_notices = {
+    own_announcements = {
         "teacher": ("a", "school"),
         "teacher2": ("b", "school"),
         "class_teacher": ("b", "school"),
@@ -498,7 +498,7 @@ def messages_out_of_scope(aw, label: str) -> list[str]:
         "student": ("a", "school"),
         "guardian": ("a", "school"),
     }.get(label, ())
-    hidden += [notices[("a", to)] for to in ("a", "b", "school") if to not in own_notices]
+    hidden += [announcements[("a", to)] for to in ("a", "b", "school") if to not in own_announcements]
     return hidden
 
 

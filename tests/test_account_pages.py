@@ -18,18 +18,12 @@ from birtutas.kernel.models import AuditEvent
 from birtutas.registry import accounts
 from birtutas.registry.models import AcademicYear, AccountCode, ApiToken, Guardianship, Membership, Term, User
 from birtutas.registry.roles import Role
-from birtutas.testing import person
+from birtutas.testing import person, signed_in
 
 pytestmark = pytest.mark.django_db
 
 CODE = re.compile(r"\b[A-Z0-9]{5}-[A-Z0-9]{5}\b")
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
-
-
-def signed_in(user, language="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
 
 
 def snapshot() -> dict:

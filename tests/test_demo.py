@@ -21,8 +21,8 @@ from birtutas.journal.models import (
     BellPeriod,
     Enrollment,
     Lesson,
+    Letter,
     Mark,
-    Message,
     SchoolClass,
     SummativeWork,
     TimetableSlot,
@@ -284,7 +284,7 @@ def test_summatives_are_named_in_the_class_language(school, db):
 
 def test_the_demo_parent_and_teacher_have_written_to_each_other(school, db):
     parent, teacher = User.objects.get(username="parent"), User.objects.get(username="teacher")
-    letters = list(Message.objects.order_by("sent_at", "id").select_related("conversation"))
+    letters = list(Letter.objects.order_by("sent_at", "id").select_related("conversation"))
     assert [m.author for m in letters] == [parent, teacher, parent]
     conversation = letters[0].conversation
     assert conversation.teacher_id == teacher.person_id
@@ -298,8 +298,8 @@ def test_the_demo_parent_and_teacher_have_written_to_each_other(school, db):
 
 
 def test_a_second_run_adds_nothing(school, db):
-    counts = [model.objects.count() for model in (Person, Lesson, Mark, AuditEvent, Message, User)]
+    counts = [model.objects.count() for model in (Person, Lesson, Mark, AuditEvent, Letter, User)]
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         (again,) = Generator(SIZE, log=lambda _m: None).run()
     assert again == school
-    assert [model.objects.count() for model in (Person, Lesson, Mark, AuditEvent, Message, User)] == counts
+    assert [model.objects.count() for model in (Person, Lesson, Mark, AuditEvent, Letter, User)] == counts

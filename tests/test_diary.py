@@ -10,14 +10,9 @@ import pytest
 from django.test import Client
 
 from birtutas.journal import services
+from birtutas.testing import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user, language="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
 
 
 def day_section(page: str, number: int) -> str:

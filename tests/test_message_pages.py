@@ -11,19 +11,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from birtutas.journal import messaging
-from birtutas.journal.models import Announcement, Conversation, Enrollment, Message
+from birtutas.journal.models import Announcement, Conversation, Enrollment, Letter, SchoolClass
 from birtutas.kernel.models import AuditEvent, Notification
-from birtutas.registry.models import Guardianship, Membership, User
+from birtutas.registry.models import AcademicYear, Guardianship, Membership, User
 from birtutas.registry.roles import Role
-from birtutas.testing import account, person
+from birtutas.testing import account, person, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user, language="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
 
 
 def page_text(response) -> str:
@@ -31,7 +25,7 @@ def page_text(response) -> str:
 
 
 def written() -> tuple[int, int, int]:
-    return Conversation.objects.count(), Message.objects.count(), Announcement.objects.count()
+    return Conversation.objects.count(), Letter.objects.count(), Announcement.objects.count()
 
 
 # ------------------------------------------------------------------ a family and a teacher
@@ -55,7 +49,7 @@ def test_a_guardian_writes_to_a_teacher_listed_with_their_subject_and_the_letter
     teacher = signed_in(a.teacher)
     listed = page_text(teacher.get("/messages/"))
     assert f"/messages/{conversation.pk}/" in listed and a.guardian.person.short_name in listed
-    teacher.post(f"/messages/{conversation.pk}/", {"text": "Жауап <b>қалың</b>", "seen": Message.objects.get().pk})
+    teacher.post(f"/messages/{conversation.pk}/", {"text": "Жауап <b>қалың</b>", "seen": Letter.objects.get().pk})
     shown = client.get(f"/messages/{conversation.pk}/").content.decode()
     assert "Жауап &lt;b&gt;қалың&lt;/b&gt;" in shown  # what a person typed is shown, never run as markup
 
@@ -151,7 +145,7 @@ def test_a_letter_submitted_twice_is_written_once(world):
     form = {"student": a.student.pk, "teacher": a.teacher.person_id, "text": "Рақмет!", "seen": 0}
     first, second = client.post("/messages/write/", form), client.post("/messages/write/", form)
     assert first["Location"] == second["Location"]
-    assert Message.objects.count() == 1 and AuditEvent.objects.filter(event="message.send").count() == 1
+    assert Letter.objects.count() == 1 and AuditEvent.objects.filter(event="message.send").count() == 1
 
 
 def test_refusals_are_in_the_users_language(world):
@@ -217,6 +211,17 @@ def test_an_oversized_announcement_keeps_what_was_typed(world):
     assert response.status_code == 400 and "at most 200 characters" in shown
     assert 'value="' + "ә" * 201 + '"' in shown and ">Жұма</textarea>" in shown
     assert '<option value="all" selected>' in shown
+
+
+def test_a_teacher_who_led_a_class_last_year_gets_no_button_to_post(world):
+    a = world.a
+    last = AcademicYear.objects.create(name="2025-2026", starts_on=dt.date(2025, 9, 1), ends_on=dt.date(2026, 5, 25))
+    SchoolClass.objects.create(
+        organization=a.organization, year=last, grade=6, letter="А", language="kk", class_teacher=a.other_teacher.person
+    )
+    client = signed_in(a.other_teacher)
+    assert "/messages/announce/" not in client.get("/messages/").content.decode()
+    assert client.get(f"/messages/announce/{a.organization.pk}/").status_code == 404
 
 
 # ------------------------------------------------------------------ the language of notices
@@ -298,7 +303,7 @@ def test_the_messages_pages_cost_the_same_queries_whatever_the_letters_pupils_an
     _grow(world, pupils=12, letters=15, notices=8)
     large = measure()
     assert large == small, list(zip([p for _u, p in pages], small, large, strict=True))
-    assert Message.objects.filter(conversation=conversation).count() == 31
+    assert Letter.objects.filter(conversation=conversation).count() == 31
     for user, path in pages:
         with django_assert_max_num_queries(20):
             clients[user.pk].get(path)

@@ -14,15 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from birtutas.journal.models import Attendance, Enrollment, Mark
 from birtutas.kernel.models import AuditEvent
 from birtutas.registry.models import Person
-from birtutas.testing import person
+from birtutas.testing import person, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user, language="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
 
 
 def grid_url(world, school=None):

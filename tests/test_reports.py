@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from django.utils.translation import gettext
@@ -20,17 +19,11 @@ from openpyxl import load_workbook
 from birtutas.journal import services
 from birtutas.journal.models import Enrollment, Lesson, TermGrade, YearGrade
 from birtutas.registry.models import AcademicYear, Term
-from birtutas.testing import close_term, on_day, person
+from birtutas.testing import close_term, on_day, person, signed_in
 
 pytestmark = pytest.mark.django_db
 
 A4_LANDSCAPE = "size:A4 landscape"
-
-
-def signed_in(user, language="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
 
 
 def attendance_url(school_class, **query) -> str:
@@ -171,8 +164,8 @@ def _filename(response) -> str:
         ({"from": "2025-11-01", "to": "2026-11-16"}, "en", "Choose days within the school year, from 09/01/2026"),
         ({"from": "2026-11-01", "to": "2027-09-01"}, "en", "Choose days within the school year"),
         ({"from": "0001-01-01"}, "en", "Choose days within the school year"),
-        ({"from": "2026-02-30"}, "en", "Enter dates as year-month-day"),
-        ({"to": "20.11.2026"}, "en", "Enter dates as year-month-day"),
+        ({"from": "2026-02-30"}, "en", "“2026-02-30” is not a date like 2026-09-01."),
+        ({"to": "20.11.2026"}, "en", "“20.11.2026” is not a date like 2026-09-01."),
     ],
 )
 def test_a_bad_period_is_a_clear_400_in_the_readers_language(world, query, language, message):
@@ -184,6 +177,8 @@ def test_a_bad_period_is_a_clear_400_in_the_readers_language(world, query, langu
     with translation.override(language):
         assert message in page if language == "en" else gettext(message) in page
     assert '<input id="p-from" name="from" type="date"' in page  # the form, to correct it
+    with translation.override(language):
+        assert gettext("Attendance: %(class)s") % {"class": a.class_a.name} in page  # the heading
     # Asked as spreadsheet, the same refusal, never a file.
     response = signed_in(a.director, language).get(attendance_url(a.class_a, **query, format="xlsx"))
     assert response.status_code == 400 and "html" in response["Content-Type"]

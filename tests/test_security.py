@@ -12,6 +12,7 @@ from django.conf import settings
 from django.test import Client
 
 from birtutas.kernel.logging import MaskIINFilter
+from birtutas.testing import signed_in
 
 PRODUCTION_ENV = {
     "BIRTUTAS_ENV": "production",
@@ -202,12 +203,6 @@ def test_the_client_address_comes_from_the_trusted_proxy_only(settings, rf):
 
 
 # ------------------------------------------------------------------ malformed requests: NUL and size
-
-
-def signed_in(user, language: str = "en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
 
 
 def bearer(user) -> dict:

@@ -9,9 +9,9 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from birtutas.journal import rules
 from birtutas.journal.models import (
     BellPeriod,
     Enrollment,
@@ -24,15 +24,9 @@ from birtutas.journal.models import (
     TimetableSlot,
 )
 from birtutas.kernel.models import AuditEvent
-from birtutas.testing import TODAY, person
+from birtutas.testing import TODAY, person, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user, language="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
 
 
 def page_of(response) -> str:
@@ -66,7 +60,7 @@ def test_today_lists_the_teachers_lessons_with_bell_time_room_and_a_link_to_thei
         assignment=a.assignment_a, school_class=a.class_a, weekday=TODAY.isoweekday(), period=2, room="214"
     )
     page = page_of(signed_in(a.teacher).get("/journal/today/"))
-    assert "08:55–09:40" in page and "214" in page
+    assert "08:55–09:40" in page and "room 214" in page
     assert "7 «А»" in page and "Algebra" in page
     assert f'href="{grid_url(world)}#l{lesson.pk}"' in page
     assert f'href="/journal/lesson/{lesson.pk}/"' in page
@@ -79,13 +73,47 @@ def test_today_lists_the_teachers_lessons_with_bell_time_room_and_a_link_to_thei
 def test_today_without_a_bell_schedule_shows_the_period_and_another_day_on_request(world):
     a = world.a
     client = signed_in(a.teacher)
-    assert "№ 2" in page_of(client.get("/journal/today/"))
+    assert "Period 2" in page_of(client.get("/journal/today/"))
     other = page_of(client.get("/journal/today/", {"day": "2026-11-18"}))
     assert f"/journal/lesson/{a.lessons_a[1].pk}/" in other
     assert f'/journal/lesson/{a.lessons_a[2].pk}/"' not in other
     assert "No lessons." in page_of(client.get("/journal/today/", {"day": "2026-11-22"}))  # a Sunday
     # A day that is no date is today.
     assert f"#l{a.lessons_a[2].pk}" in page_of(client.get("/journal/today/", {"day": "20-11-2026"}))
+
+
+NEIGHBOURS = [
+    ("a Wednesday", dt.date(2026, 11, 18), dt.date(2026, 11, 17), dt.date(2026, 11, 19)),
+    ("a Monday steps back over Sunday", dt.date(2026, 11, 23), dt.date(2026, 11, 21), dt.date(2026, 11, 24)),
+    ("a Saturday steps on over Sunday", dt.date(2026, 11, 21), dt.date(2026, 11, 20), dt.date(2026, 11, 23)),
+    ("a Sunday itself", dt.date(2026, 11, 22), dt.date(2026, 11, 21), dt.date(2026, 11, 23)),
+    ("across a year", dt.date(2027, 1, 1), dt.date(2026, 12, 31), dt.date(2027, 1, 2)),
+]
+
+
+@pytest.mark.parametrize(("name", "day", "previous", "following"), NEIGHBOURS, ids=[n[0] for n in NEIGHBOURS])
+def test_the_neighbouring_school_days_step_over_sunday(name, day, previous, following):
+    assert rules.neighbouring_school_days(day) == (previous, following)
+
+
+def test_today_links_the_neighbouring_school_days(world):
+    page = page_of(signed_in(world.a.teacher).get("/journal/today/", {"day": "2026-11-23"}))
+    assert 'href="?day=2026-11-21" rel="prev"' in page and 'href="?day=2026-11-24" rel="next"' in page
+
+
+def test_today_counts_every_lesson_held_without_a_topic_and_lists_the_latest_thirty(world):
+    a = world.a
+    Lesson.objects.filter(assignment__teacher=a.teacher.person).update(topic="")
+    held = Lesson.objects.filter(assignment__teacher=a.teacher.person, date__lt=TODAY).count()
+    start = dt.date(2026, 11, 2)
+    for i in range(33):
+        Lesson.objects.create(
+            assignment=a.assignment_a, term=world.term, date=start + dt.timedelta(days=i % 12), period=5 + i // 12
+        )
+    page = page_of(signed_in(a.teacher).get("/journal/today/"))
+    assert f"Lessons held without a topic ({held + 33})" in page
+    section = page.split('id="untitled-h"', 1)[1]
+    assert section.count("<li>") == 30
 
 
 def test_today_names_what_needs_doing_and_forgets_it_once_done(world):
@@ -247,6 +275,7 @@ def test_the_director_lists_every_journal_of_the_school_and_no_other_school(worl
     a, b = world.a, world.b
     client = signed_in(a.director)
     page = page_of(client.get(f"/school/{a.organization.pk}/journals/"))
+    assert f"{world.year.name}, Term {world.term.number}</p>" in page  # the term the links open, named once
     for assignment in (a.assignment_a, a.assignment_b):
         assert f'href="{grid_url(world, assignment)}"' in page
     assert page.index("7 «А»") < page.index("7 «Ә»")

@@ -47,6 +47,15 @@ def person(last: str, first: str, birth: dt.date, sex: str = "F") -> Person:
             return Person.objects.create(iin=iin, last_name=last, first_name=first, birth_date=birth, sex=sex)
 
 
+def signed_in(user: User, language: str = "en"):
+    """A test client signed in as `user`, whose browser asks for pages in `language`."""
+    from django.test import Client
+
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    return client
+
+
 def account(p: Person, username: str, language: str = "kk") -> User:
     user = User(username=username, person=p, language=language, email=f"{username}@example.kz")
     user.set_password("correct horse battery")
@@ -262,7 +271,7 @@ class AccessWorld:
     # ("a" or "b" school, "student" or "classmate") -> the letter its family wrote to the teacher of class a;
     # ("a" or "b" school, "a", "b" class or "school") -> an announcement to that class, or to the whole school.
     letters: dict = field(default_factory=dict)
-    notices: dict = field(default_factory=dict)
+    announcements: dict = field(default_factory=dict)
 
 
 def build_access_world(world: World | None = None) -> AccessWorld:
@@ -337,7 +346,7 @@ def build_access_world(world: World | None = None) -> AccessWorld:
                     services.update_cell(teacher, lessons[0].pk, pupil.pk, mark=8 - n)
                     services.update_cell(teacher, lessons[1].pk, pupil.pk, attendance="late" if n else "illness")
                     services.set_points(teacher, work.pk, pupil.pk, 15 - n)
-        letters, notices = {}, {}
+        letters, announcements = {}, {}
         for tag, school in (("a", a), ("b", b)):
             for family, guardian, pupil in (
                 ("student", school.guardian, school.student),
@@ -347,7 +356,7 @@ def build_access_world(world: World | None = None) -> AccessWorld:
                     guardian, pupil.pk, school.teacher.person_id, f"Хат-{tag}-{family}-17"
                 )
             for klass, school_class in (("a", school.class_a), ("b", school.class_b), ("school", None)):
-                notices[(tag, klass)] = messaging.post_announcement(
+                announcements[(tag, klass)] = messaging.post_announcement(
                     school.director,
                     school.organization.pk,
                     school_class.pk if school_class else None,
@@ -392,7 +401,7 @@ def build_access_world(world: World | None = None) -> AccessWorld:
         link_a=link_a,
         link_b=link_b,
         letters=letters,
-        notices=notices,
+        announcements=announcements,
     )
 
 

@@ -58,15 +58,3 @@ def parse(query) -> AreaFilters:
         if term not in TERMS:
             raise ServiceError(_("Choose a term from the list."))
     return AreaFilters(region=region, district=district, year=year, term=term)
-
-
-def query_of(filters: AreaFilters, **changes) -> dict[str, str]:
-    """The query string of these filters with `changes` (None removes one), for links and exports."""
-    values = {
-        "region": filters.region,
-        "district": filters.district,
-        "year": filters.year,
-        "term": filters.term,
-        **changes,
-    }
-    return {k: str(v) for k, v in values.items() if v is not None}

@@ -15,6 +15,7 @@ query each for enrolments, marks and absences.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -31,7 +32,7 @@ from birtutas.registry.permissions import Actor
 
 from . import disclosure
 from .disclosure import MIN_GROUP, NO_FIGURES, Figures, Tally
-from .filters import AreaFilters
+from .filters import AreaFilters, parse
 
 __all__ = ["MIN_GROUP", "AreaReport", "Row", "area_report"]
 
@@ -81,20 +82,9 @@ class AreaReport:
         return urlencode(self.query())
 
 
-def area_organizations(actor: Actor):
-    area = actor.area()
-    if area is None:
-        return Organization.objects.none()
-    return Organization.objects.filter(area)
-
-
-def _not_found() -> NotFound:
-    return NotFound(_("Not found."))
-
-
 def _year_and_term(filters: AreaFilters, years: list[str]) -> tuple[str | None, int | None]:
     if filters.year is not None and filters.year not in years:
-        raise _not_found()
+        raise NotFound()
     if not filters.current:
         return filters.year or _default_year(years)[0], filters.term
     return _default_year(years)
@@ -161,11 +151,15 @@ def _tallies(scope, organizations: list[Organization], year: str, term: int | No
     return found
 
 
-def area_report(actor: Actor, filters: AreaFilters, language: str) -> AreaReport:
-    """The area overview under `filters`; a region or district outside the actor's area is "not found"."""
+def area_report(actor: Actor, filters: AreaFilters | Mapping, language: str) -> AreaReport:
+    """The area overview under `filters`: `AreaFilters`, or the address's query, parsed only once the
+    actor is known to have an area, so that for anyone else the page is "not found" whatever its
+    filters. A region or district outside the actor's area is "not found" too."""
     area = actor.area()
     if area is None:
-        raise _not_found()
+        raise NotFound()
+    if not isinstance(filters, AreaFilters):
+        filters = parse(filters)
     in_area = Organization.objects.filter(area)
     districts = list(District.objects.filter(pk__in=in_area.values("district_id")).select_related("region"))
     by_id = {d.pk: d for d in districts}
@@ -174,12 +168,12 @@ def area_report(actor: Actor, filters: AreaFilters, language: str) -> AreaReport
     if filters.district is not None:
         district = by_id.get(filters.district)
         if district is None:
-            raise _not_found()
+            raise NotFound()
         region = district.region
     elif filters.region is not None:
         region = regions.get(filters.region)
         if region is None:
-            raise _not_found()
+            raise NotFound()
     names = AcademicYear.objects.filter(Q(organization__isnull=True) | Q(organization__in=in_area.values("pk")))
     years = sorted(set(names.values_list("name", flat=True).order_by()), reverse=True)
     year, term = _year_and_term(filters, years)

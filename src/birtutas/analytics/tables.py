@@ -67,7 +67,7 @@ def _measures() -> list[str]:
 def _internet(organization) -> str:
     text = organization.get_connection_display()
     if organization.connection_mbps:
-        text += f", {_number(organization.connection_mbps, 0)} {_('Mbit/s')}"
+        text += ", " + _("%(speed)s Mbit/s") % {"speed": _number(organization.connection_mbps, 0)}
     return text
 
 
@@ -104,10 +104,12 @@ def table(report: AreaReport) -> Table:
 
 
 def period(report: AreaReport) -> str:
+    """The school year shown, or one term of it; nothing when there is no year yet."""
     if report.year is None:
         return ""
-    term = _("Term %(n)s") % {"n": report.term} if report.term else _("Whole year")
-    return f"{report.year}, {term}"
+    if report.term:
+        return _("Term %(number)d, %(year)s") % {"number": report.term, "year": report.year}
+    return _("School year %(name)s") % {"name": report.year}
 
 
 def notes() -> list[str]:

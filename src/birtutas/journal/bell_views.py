@@ -19,18 +19,19 @@ from . import bells, queries, rules
 @login_required
 @require_http_methods(["GET", "POST"])
 def bell_schedule(request, organization_id: int):
-    organization = queries.directed_organization(Actor.for_user(request.user), organization_id)
+    actor = Actor.for_user(request.user)
+    organization = queries.directed_organization(actor, organization_id)
     source = request.POST if request.method == "POST" else request.GET
     shift = to_int(source.get("shift")) or 1
     if shift not in bells.SHIFTS:
         shift = 1
-    saved = bells.shift_bells(organization.pk, shift)
+    saved = queries.shift_bells(actor, [(organization.pk, shift)]).get((organization.pk, shift), {})
     typed = {p: (_time(saved, p, "starts"), _time(saved, p, "ends")) for p in bells.PERIODS}
     status = 200
     if request.method == "POST":
         typed = {p: (request.POST.get(f"starts-{p}", ""), request.POST.get(f"ends-{p}", "")) for p in bells.PERIODS}
         try:
-            changed = bells.set_bell_schedule(request.user, organization.pk, shift, _parse(typed))
+            changed = bells.set_bell_schedule(request.user, organization.pk, shift, bells.parse_schedule(typed))
         except (ServiceError, rules.RuleError) as error:
             raise_refusal(error)
             messages.error(request, error.message)
@@ -55,16 +56,3 @@ def bell_schedule(request, organization_id: int):
 def _time(saved: dict, period: int, end: str) -> str:
     bell = saved.get(period)
     return getattr(bell, end).strftime("%H:%M") if bell else ""
-
-
-def _parse(typed: dict[int, tuple[str, str]]) -> dict:
-    """Both times or neither for each period; an empty row removes the period."""
-    times = {}
-    for period, (starts, ends) in typed.items():
-        start, end = bells.parse_time(starts), bells.parse_time(ends)
-        if (start is None) != (end is None):
-            raise rules.RuleError(
-                _("Period %(period)d needs both a start and an end, or neither.") % {"period": period}
-            )
-        times[period] = (start, end) if start is not None else None
-    return times

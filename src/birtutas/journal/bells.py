@@ -13,13 +13,17 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from birtutas.kernel import clock
 from birtutas.kernel.audit import record
+from birtutas.kernel.collation import class_key
 from birtutas.kernel.context import Acting, service
 from birtutas.kernel.events import Event
 from birtutas.registry.models import Organization, User
 from birtutas.registry.permissions import Action, Actor, require
+from birtutas.registry.queries import current_year
 
 from . import queries
 from .models import BellPeriod, SchoolClass
@@ -50,6 +54,18 @@ def parse_time(text: str | None) -> dt.time | None:
     return dt.time(hour, minute)
 
 
+def parse_schedule(typed: Mapping[int, tuple[str | None, str | None]]) -> dict[int, tuple[dt.time, dt.time] | None]:
+    """A shift's schedule as typed in the form, period by period: both times or neither (an empty
+    period is one the shift does not have)."""
+    times = {}
+    for period, (starts, ends) in typed.items():
+        start, end = parse_time(starts), parse_time(ends)
+        if (start is None) != (end is None):
+            raise RuleError(_("Period %(period)d needs both a start and an end, or neither.") % {"period": period})
+        times[period] = (start, end) if start is not None else None
+    return times
+
+
 def check_bells(shift: int, bells: Iterable[Bell]) -> None:
     """Refuse a shift's schedule that a school could not ring: each rule names the period it breaks.
 
@@ -77,24 +93,16 @@ def check_bells(shift: int, bells: Iterable[Bell]) -> None:
 # ------------------------------------------------------------------ reads
 
 
-def shift_bells(organization_id: int, shift: int) -> dict[int, Bell]:
-    """The schedule of one shift of a school, by period (nothing personal: one query, any reader)."""
-    return {
-        period: Bell(period, starts, ends)
-        for period, starts, ends in BellPeriod.objects.filter(organization_id=organization_id, shift=shift)
-        .order_by("period")
-        .values_list("period", "starts", "ends")
-    }
-
-
 def shifts_in_use(organization: Organization) -> dict[int, list[SchoolClass]]:
-    """The classes of the current school year by shift, for the director's page."""
-    term = queries.current_term(organization_id=organization.pk)
+    """The classes of the school's current year (`registry.queries.current_year`) by shift, for the
+    director's page, in the order of the language being shown."""
+    year = current_year(organization.pk, clock.today())
     classes = SchoolClass.objects.filter(organization=organization)
-    if term is not None:
-        classes = classes.filter(year_id=term.year_id)
+    if year is not None:
+        classes = classes.filter(year__name=year.name)
     found: dict[int, list[SchoolClass]] = {shift: [] for shift in SHIFTS}
-    for school_class in classes.order_by("grade", "letter"):
+    language = get_language()
+    for school_class in sorted(classes, key=lambda c: class_key(c.grade, c.letter, language)):
         found.setdefault(school_class.shift, []).append(school_class)
     return found
 
@@ -162,16 +170,6 @@ def set_bell_schedule(
         )
         changed += 1
     return changed
-
-
-def set_bell_period(user: User, organization_id: int, shift: int, period: int, starts: dt.time, ends: dt.time) -> int:
-    """Set one period of a shift (checked against the shift's other periods)."""
-    return set_bell_schedule(user, organization_id, shift, {period: (starts, ends)})
-
-
-def clear_bell_period(user: User, organization_id: int, shift: int, period: int) -> int:
-    """Remove one period from a shift's schedule; the diary then shows its number only."""
-    return set_bell_schedule(user, organization_id, shift, {period: None})
 
 
 @service

@@ -12,42 +12,51 @@ from dataclasses import dataclass, field
 
 from django.db.models import Max, Q
 from django.utils.translation import get_language
-from django.utils.translation import gettext_lazy as _
 
 from birtutas.kernel import clock
-from birtutas.kernel.collation import namesakes, person_key, sort_key, sorted_people
+from birtutas.kernel.collation import class_key, namesakes, person_key, sort_key, sorted_people
 from birtutas.kernel.errors import NotFound
 from birtutas.registry.models import Guardianship, Membership, Organization, Person, User
 from birtutas.registry.permissions import Actor, visible
+from birtutas.registry.queries import current_year
 from birtutas.registry.roles import SCHOOL_ADMIN_ROLES, TEACHING_ROLES
 
-from .models import Announcement, Conversation, Enrollment, Message, SchoolClass, TeachingAssignment
+from .models import Announcement, Conversation, Enrollment, Letter, SchoolClass, TeachingAssignment
 from .permissions import SCHOOL_MEMBER_ROLES
 
 
-def _not_found():
-    return NotFound(_("Not found."))
+def _by_class(language: str):
+    return lambda school_class: class_key(school_class.grade, school_class.letter, language)
 
 
-def _class_key(school_class: SchoolClass, language: str) -> tuple:
-    return (school_class.grade, sort_key(school_class.letter, language))
+def _of_current_year(classes) -> list[SchoolClass]:
+    """The classes (their `year` loaded) of their school's current year (`registry.queries.current_year`).
+
+    Two queries for each school among them: a family's or a teacher's one or two, whatever the classes.
+    """
+    today = clock.today()
+    current: dict[int, str | None] = {}
+    for organization_id in {c.organization_id for c in classes}:
+        year = current_year(organization_id, today)
+        current[organization_id] = year.name if year else None
+    return [c for c in classes if c.year.name == current[c.organization_id]]
 
 
 # ------------------------------------------------------------------ who teaches whom
 
 
 def current_classes(student_ids) -> dict[int, SchoolClass]:
-    """Each student's current class: the one of the latest school year begun by today that they have not left."""
-    found: dict[int, SchoolClass] = {}
-    enrollments = (
-        Enrollment.objects.filter(
-            student_id__in=list(student_ids), left_on__isnull=True, school_class__year__starts_on__lte=clock.today()
-        )
-        .select_related("school_class")
-        .order_by("student_id", "-school_class__year__starts_on", "-school_class_id")
+    """Each student's current class: the one of their school's current year that they have not left."""
+    enrollments = list(
+        Enrollment.objects.filter(student_id__in=list(student_ids), left_on__isnull=True)
+        .select_related("school_class__year")
+        .order_by("student_id", "-school_class_id")
     )
+    current = {c.pk for c in _of_current_year([e.school_class for e in enrollments])}
+    found: dict[int, SchoolClass] = {}
     for enrollment in enrollments:
-        found.setdefault(enrollment.student_id, enrollment.school_class)
+        if enrollment.school_class_id in current:
+            found.setdefault(enrollment.student_id, enrollment.school_class)
     return found
 
 
@@ -82,6 +91,13 @@ class Teacher:
     person: Person
     subjects: list[str] = field(default_factory=list)
     leads: bool = False  # the class teacher
+    namesake: bool = False  # another of the child's teachers has the same short name
+
+    @property
+    def name(self) -> str:
+        """The short name; for namesakes the full name, with the patronymic: a family is not shown a
+        teacher's birth date, as pupils are told apart."""
+        return self.person.full_name if self.namesake else self.person.short_name
 
 
 @dataclass
@@ -89,11 +105,11 @@ class Child:
     student: Person
     school_class: SchoolClass | None
     teachers: list[Teacher]
-    namesakes: set[int]
 
 
 def children_and_teachers(actor: Actor) -> list[Child]:
-    """The actor's children, each with the teachers the family may write to (three queries)."""
+    """The actor's children, each with the teachers the family may write to (four queries, and two for
+    each of their schools)."""
     if not actor.ward_ids:
         return []
     language = get_language()
@@ -123,7 +139,10 @@ def children_and_teachers(actor: Actor) -> list[Child]:
         for teacher in listed:
             teacher.subjects.sort(key=lambda name: sort_key(name, language))
         listed.sort(key=lambda t: person_key(t.person, language))
-        children.append(Child(student, school_class, listed, namesakes(t.person for t in listed)))
+        shared = namesakes(t.person for t in listed)
+        for teacher in listed:
+            teacher.namesake = teacher.person.pk in shared
+        children.append(Child(student, school_class, listed))
     return children
 
 
@@ -138,7 +157,8 @@ class Pupils:
 
 
 def taught_classes(actor: Actor) -> list[Pupils]:
-    """The classes of the current school year that the actor teaches or leads, with their pupils (three queries)."""
+    """The classes of the current school year that the actor teaches or leads, with their pupils (three
+    queries, and two for each of their schools)."""
     if not actor.person_id:
         return []
     language = get_language()
@@ -146,17 +166,11 @@ def taught_classes(actor: Actor) -> list[Pupils]:
         SchoolClass.objects.filter(
             Q(assignments__teacher_id=actor.person_id) | Q(class_teacher_id=actor.person_id),
             organization_id__in=actor.organization_ids(TEACHING_ROLES),
-            year__starts_on__lte=clock.today(),
         )
         .select_related("year")
         .distinct()
     )
-    latest: dict[int, object] = {}
-    for school_class in classes:  # each school's latest year begun: its current one
-        latest[school_class.organization_id] = max(
-            latest.get(school_class.organization_id, school_class.year.starts_on), school_class.year.starts_on
-        )
-    classes = [c for c in classes if c.year.starts_on == latest[c.organization_id]]
+    classes = _of_current_year(classes)
     pupils: dict[int, list[Person]] = {c.pk: [] for c in classes}
     for enrollment in Enrollment.objects.filter(school_class__in=classes, left_on__isnull=True).select_related(
         "student"
@@ -165,7 +179,7 @@ def taught_classes(actor: Actor) -> list[Pupils]:
     ids = {p.pk for people in pupils.values() for p in people}
     with_family = set(Guardianship.objects.filter(student_id__in=ids).values_list("student_id", flat=True))
     found = []
-    for school_class in sorted(classes, key=lambda c: _class_key(c, language)):
+    for school_class in sorted(classes, key=_by_class(language)):
         students = sorted_people(pupils[school_class.pk], language)
         found.append(Pupils(school_class, students, namesakes(students), with_family))
     return found
@@ -193,9 +207,9 @@ def conversations(actor: Actor, limit: int = 100) -> list[ConversationRow]:
     """The actor's conversations, the latest letter first, with the other side of each (two queries)."""
     found = list(
         visible(Conversation, actor)
-        .filter(last_message_at__isnull=False)
+        .filter(last_letter_at__isnull=False)
         .select_related("student", "teacher")
-        .order_by("-last_message_at", "-id")[:limit]
+        .order_by("-last_letter_at", "-id")[:limit]
     )
     families = family_of({c.student_id for c in found if c.teacher_id == actor.person_id})
     return [
@@ -206,13 +220,13 @@ def conversations(actor: Actor, limit: int = 100) -> list[ConversationRow]:
 def last_letter_seen(actor: Actor) -> int:
     """The newest letter the actor can see: a new letter's form carries it, so a second submission of
     the same form is recognised (see `messaging`)."""
-    return visible(Message, actor).aggregate(last=Max("pk"))["last"] or 0
+    return visible(Letter, actor).aggregate(last=Max("pk"))["last"] or 0
 
 
 @dataclass
 class ConversationPage:
     conversation: Conversation
-    letters: list[Message]
+    letters: list[Letter]
     family: list[Person]
     as_teacher: bool  # the actor is the conversation's teacher (else one of the student's family)
     open: bool  # the teacher still teaches the student: letters may be written
@@ -231,9 +245,9 @@ def conversation_page(actor: Actor, conversation_id: int) -> ConversationPage:
         .first()
     )
     if conversation is None:
-        raise _not_found()
+        raise NotFound()
     letters = list(
-        Message.objects.filter(conversation=conversation).select_related("author__person").order_by("sent_at", "id")
+        Letter.objects.filter(conversation=conversation).select_related("author__person").order_by("sent_at", "id")
     )
     return ConversationPage(
         conversation=conversation,
@@ -256,7 +270,7 @@ def family_page(actor: Actor, student_id: int) -> FamilyPage:
     """A student the actor teaches, to write to their family; anyone else's student: not found."""
     school_class = teaches(actor.person_id, student_id)
     if school_class is None:
-        raise _not_found()
+        raise NotFound()
     student = Person.objects.get(pk=student_id)
     conversation = Conversation.objects.filter(student_id=student_id, teacher_id=actor.person_id).first()
     return FamilyPage(student, school_class, family_of([student_id])[student_id], conversation)
@@ -282,35 +296,38 @@ class AnnounceTargets:
 
 
 def announce_targets(actor: Actor, organization_id: int) -> AnnounceTargets:
-    """Where the actor may post in a school; not found for anyone who may post nowhere in it (two queries)."""
+    """Where the actor may post in a school; not found for anyone who may post nowhere in it (four queries)."""
     organization = Organization.objects.filter(pk=organization_id).first()
     if organization is None or not actor.person_id:
-        raise _not_found()
+        raise NotFound()
     runs = organization.pk in actor.organization_ids(SCHOOL_ADMIN_ROLES)
-    classes = list(
-        SchoolClass.objects.filter(organization=organization, year__starts_on__lte=clock.today()).select_related("year")
-    )
-    if classes:
-        latest = max(c.year.starts_on for c in classes)
-        classes = [c for c in classes if c.year.starts_on == latest]
-    if not runs:
-        teaches_here = organization.pk in actor.organization_ids(TEACHING_ROLES)
-        classes = [c for c in classes if teaches_here and c.class_teacher_id == actor.person_id]
-        if not classes:
-            raise _not_found()
+    year = current_year(organization.pk, clock.today())
+    classes = []
+    if year is not None:
+        classes = list(
+            (SchoolClass.objects if runs else _led_classes(actor)).filter(
+                organization=organization, year__name=year.name
+            )
+        )
+    if not runs and not classes:
+        raise NotFound()
     language = get_language()
-    return AnnounceTargets(organization, runs, sorted(classes, key=lambda c: _class_key(c, language)))
+    return AnnounceTargets(organization, runs, sorted(classes, key=_by_class(language)))
+
+
+def _led_classes(actor: Actor):
+    """The classes the actor leads in the schools where they teach now (a class teacher who left leads none)."""
+    return SchoolClass.objects.filter(
+        class_teacher_id=actor.person_id, organization_id__in=actor.organization_ids(TEACHING_ROLES)
+    )
 
 
 def announce_places(actor: Actor) -> list[Organization]:
-    """The schools where the actor may post an announcement: those they run, and those of a class they lead."""
+    """The schools where the actor may post an announcement (as `announce_targets` decides): those they
+    run, and those where they lead a class of the school's current year."""
     ids = set(actor.organization_ids(SCHOOL_ADMIN_ROLES))
     if actor.person_id:
-        ids |= set(
-            SchoolClass.objects.filter(class_teacher_id=actor.person_id, year__starts_on__lte=clock.today())
-            .values_list("organization_id", flat=True)
-            .distinct()
-        )
+        ids |= {c.organization_id for c in _of_current_year(_led_classes(actor).select_related("year"))}
     if not ids:
         return []
     language = get_language()

@@ -5,7 +5,7 @@ A refused letter or announcement is shown again with what was typed and the reas
 
 from __future__ import annotations
 
-from django.contrib import messages
+from django.contrib import messages as flash  # not the "messages" pages of the URL names
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,13 +17,13 @@ from birtutas.kernel.parsing import to_int
 from birtutas.registry.permissions import Actor
 
 from . import message_queries, messaging
-from .models import Announcement, Message
+from .models import Announcement, Letter
 
 SENT = gettext_lazy("Your message is sent.")
 
 
 def _limits() -> dict:
-    return {"letter_max": Message.MAX_LENGTH, "title_max": messaging.TITLE_MAX, "text_max": Announcement.MAX_LENGTH}
+    return {"letter_max": Letter.MAX_LENGTH, "title_max": messaging.TITLE_MAX, "text_max": Announcement.MAX_LENGTH}
 
 
 def _index(request, *, status: int = 200, **typed):
@@ -65,7 +65,7 @@ def write(request):
         return _index(
             request, status=error.status, error=error.message, student=student_id, teacher=teacher_id, text=text
         )
-    messages.success(request, SENT)
+    flash.success(request, SENT)
     return redirect("messages:conversation", conversation_id=letter.conversation_id)
 
 
@@ -86,7 +86,7 @@ def family(request, student_id: int):
         raise_refusal(error)
         context.update(error=error.message, text=text)
         return render(request, "journal/messages/family.html", context, status=error.status)
-    messages.success(request, SENT)
+    flash.success(request, SENT)
     return redirect("messages:conversation", conversation_id=letter.conversation_id)
 
 
@@ -105,7 +105,7 @@ def conversation(request, conversation_id: int):
             raise_refusal(error)
             context.update(error=error.message, text=text)
             return render(request, "journal/messages/conversation.html", context, status=error.status)
-        messages.success(request, SENT)
+        flash.success(request, SENT)
         return redirect("messages:conversation", conversation_id=conversation_id)
     return render(request, "journal/messages/conversation.html", context)
 
@@ -146,5 +146,5 @@ def announce(request, organization_id: int):
         raise_refusal(error)
         context.update(error=error.message, typed=typed)
         return render(request, "journal/messages/announce.html", context, status=error.status)
-    messages.success(request, _("The announcement is posted."))
+    flash.success(request, _("The announcement is posted."))
     return redirect("messages:index")

@@ -15,6 +15,7 @@ locked first, so two submissions at once queue and the second finds the first.
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -27,9 +28,8 @@ from birtutas.registry.models import Guardianship, Organization, Person, User
 from birtutas.registry.permissions import Action, Actor, require, visible
 
 from . import message_queries
-from .models import Announcement, Conversation, Message, SchoolClass
+from .models import Announcement, Conversation, Letter, SchoolClass
 
-NOT_FOUND = gettext_lazy("Not found.")
 LETTER_LIMIT = gettext_lazy(
     "A message must not be empty and may have at most %(limit)d characters (this one has %(length)d)."
 )
@@ -62,43 +62,43 @@ def check_length(text: str, limit: int, refusal) -> str:
 
 
 @service
-def write_to_teacher(user: User, student_id: int, teacher_id: int, text: str, *, seen: int = 0) -> Message:
+def write_to_teacher(user: User, student_id: int, teacher_id: int, text: str, *, seen: int = 0) -> Letter:
     """A parent or guardian writes to one of their child's teachers about the child."""
     actor = Actor.for_user(user)
     if student_id not in actor.ward_ids or teacher_id == actor.person_id:
-        raise NotFound(NOT_FOUND)
+        raise NotFound()
     school_class = message_queries.teaches(teacher_id, student_id)
     if school_class is None:
-        raise NotFound(NOT_FOUND)
-    text = check_length(clean_text(text), Message.MAX_LENGTH, LETTER_LIMIT)
+        raise NotFound()
+    text = check_length(clean_text(text), Letter.MAX_LENGTH, LETTER_LIMIT)
     conversation = _conversation(school_class, student_id, teacher_id)
     return _write_letter(user, actor, conversation, text, seen)
 
 
 @service
-def write_to_family(user: User, student_id: int, text: str, *, seen: int = 0) -> Message:
+def write_to_family(user: User, student_id: int, text: str, *, seen: int = 0) -> Letter:
     """A teacher writes to the family of a student they teach."""
     actor = Actor.for_user(user)
     school_class = message_queries.teaches(actor.person_id, student_id)
     if school_class is None:
-        raise NotFound(NOT_FOUND)
+        raise NotFound()
     if not Guardianship.objects.filter(student_id=student_id).exists():
         raise Conflict(NO_FAMILY)
-    text = check_length(clean_text(text), Message.MAX_LENGTH, LETTER_LIMIT)
+    text = check_length(clean_text(text), Letter.MAX_LENGTH, LETTER_LIMIT)
     conversation = _conversation(school_class, student_id, actor.person_id)
     return _write_letter(user, actor, conversation, text, seen)
 
 
 @service
-def reply(user: User, conversation_id: int, text: str, *, seen: int = 0) -> Message:
+def reply(user: User, conversation_id: int, text: str, *, seen: int = 0) -> Letter:
     """Either side writes in a conversation, while its teacher still teaches the student."""
     actor = Actor.for_user(user)
     conversation = visible(Conversation, actor).select_for_update().filter(pk=conversation_id).first()
     if conversation is None:
-        raise NotFound(NOT_FOUND)
+        raise NotFound()
     if message_queries.teaches(conversation.teacher_id, conversation.student_id) is None:
         raise Conflict(CLOSED)
-    text = check_length(clean_text(text), Message.MAX_LENGTH, LETTER_LIMIT)
+    text = check_length(clean_text(text), Letter.MAX_LENGTH, LETTER_LIMIT)
     return _write_letter(user, actor, conversation, text, seen)
 
 
@@ -116,15 +116,15 @@ def _conversation(school_class: SchoolClass, student_id: int, teacher_id: int) -
         return Conversation.objects.select_for_update().get(student_id=student_id, teacher_id=teacher_id)
 
 
-def _write_letter(user: User, actor: Actor, conversation: Conversation, text: str, seen: int) -> Message:
-    letter = Message(conversation=conversation, author=user, text=text)
+def _write_letter(user: User, actor: Actor, conversation: Conversation, text: str, seen: int) -> Letter:
+    letter = Letter(conversation=conversation, author=user, text=text)
     require(actor, Action.CREATE, letter)
-    again = Message.objects.filter(conversation=conversation, author=user, text=text, pk__gt=seen or 0).first()
+    again = Letter.objects.filter(conversation=conversation, author=user, text=text, pk__gt=seen or 0).first()
     if again is not None:
         return again
     letter.save()
-    conversation.last_message_at = letter.sent_at
-    conversation.save(update_fields=["last_message_at"])
+    conversation.last_letter_at = letter.sent_at
+    conversation.save(update_fields=["last_letter_at"])
     # The letter itself stays in the conversation: the audit keeps who wrote, when, about whom, and its length.
     record(
         Acting.of(user),
@@ -147,7 +147,7 @@ def _tell_the_other_side(user: User, conversation: Conversation) -> None:
     reader_ids = list(readers.filter(is_active=True).exclude(pk=user.pk).values_list("pk", flat=True))
     if not reader_ids:
         return
-    author = user.person.short_name if user.person_id else user.get_username()
+    author = user.display_name
     student = Person.objects.only("last_name", "first_name").get(pk=conversation.student_id)
 
     def render() -> str:
@@ -159,7 +159,7 @@ def _tell_the_other_side(user: User, conversation: Conversation) -> None:
                 user_id=uid,
                 kind="letter",
                 render=render,
-                link=f"/messages/{conversation.pk}/",
+                link=reverse("messages:conversation", args=[conversation.pk]),
                 key=f"conversation:{conversation.pk}",
             )
             for uid in reader_ids
@@ -180,11 +180,11 @@ def post_announcement(
     school_class = None
     if school_class_id is None:
         if not targets.whole_school:
-            raise NotFound(NOT_FOUND)
+            raise NotFound()
     else:
         school_class = next((c for c in targets.classes if c.pk == school_class_id), None)
         if school_class is None:
-            raise NotFound(NOT_FOUND)
+            raise NotFound()
     title = check_length(clean_text(title), TITLE_MAX, TITLE_LIMIT)
     text = check_length(clean_text(text), Announcement.MAX_LENGTH, TEXT_LIMIT)
     announcement = Announcement(
@@ -211,12 +211,12 @@ def post_announcement(
         after={"class": school_class_id, "title": title, "length": len(text)},
         organization_id=organization_id,
     )
-    author = user.person.short_name if user.person_id else user.get_username()
+    author = user.display_name
 
     def render() -> str:
         return _("Announcement from %(author)s: %(title)s") % {"author": author, "title": title}
 
-    link = f"/messages/#announcement-{announcement.pk}"
+    link = f"{reverse('messages:index')}#announcement-{announcement.pk}"
     notify.send(
         [
             notify.Message(user_id=uid, kind="announcement", render=render, link=link)

@@ -390,7 +390,7 @@ class Conversation(models.Model):
     student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     teacher = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(auto_now_add=True)
-    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_letter_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     permissions = Permissions(
         conversation_parties(""),
@@ -399,16 +399,16 @@ class Conversation(models.Model):
     )
 
     class Meta:
-        ordering = ["-last_message_at", "-id"]
+        ordering = ["-last_letter_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["student", "teacher"], name="conversation_unique")]
 
 
-class Message(models.Model):
+class Letter(models.Model):
     """One letter in a conversation; letters are never edited or deleted."""
 
     MAX_LENGTH = 2000
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="messages")
+    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="letters")
     author = models.ForeignKey("registry.User", on_delete=models.PROTECT, related_name="+")
     text = models.TextField(_("message"))
     sent_at = models.DateTimeField(auto_now_add=True)
@@ -420,7 +420,7 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["sent_at", "id"]
-        indexes = [models.Index(fields=["conversation", "sent_at"], name="message_thread_idx")]
+        indexes = [models.Index(fields=["conversation", "sent_at"], name="letter_thread_idx")]
 
 
 class Announcement(models.Model):

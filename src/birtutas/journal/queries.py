@@ -7,7 +7,8 @@ per table for the whole page and joined in Python.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from birtutas.kernel import clock
-from birtutas.kernel.collation import namesakes, sort_key, sorted_by_name, sorted_people
+from birtutas.kernel.collation import class_key, namesakes, sort_key, sorted_by_name, sorted_people
 from birtutas.kernel.errors import NotFound
 from birtutas.registry import queries as registry_queries
 from birtutas.registry import rules as registry_rules
@@ -103,8 +104,7 @@ def teacher_assignments(actor: Actor) -> list[TeachingAssignment]:
         .select_related("school_class", "subject", "school_class__year"),
         key=lambda a: (
             -a.school_class.year.starts_on.toordinal(),
-            a.school_class.grade,
-            sort_key(a.school_class.letter, language),
+            class_key(a.school_class.grade, a.school_class.letter, language),
             sort_key(a.subject.name, language),
         ),
     )
@@ -213,6 +213,23 @@ def lesson_objectives(lesson: Lesson):
     )
 
 
+def shift_bells(actor: Actor, shifts: Iterable[tuple[int, int]]) -> dict[tuple[int, int], dict[int, BellPeriod]]:
+    """The bell schedules of (school, shift) pairs, period by period, among those the actor may read.
+
+    One query for any number of pairs (none for no pair); a shift without a schedule is missing.
+    """
+    shifts = set(shifts)
+    if not shifts:
+        return {}
+    wanted = Q()
+    for organization_id, shift in shifts:
+        wanted |= Q(organization_id=organization_id, shift=shift)
+    found: dict[tuple[int, int], dict[int, BellPeriod]] = {}
+    for bell in visible(BellPeriod, actor).filter(wanted).order_by("period"):
+        found.setdefault((bell.organization_id, bell.shift), {})[bell.period] = bell
+    return found
+
+
 # ------------------------------------------------------------------ student and guardian
 
 
@@ -308,12 +325,8 @@ def diary_week(actor: Actor, student_id: int, week_start: dt.date) -> tuple[Pers
         .select_related("assignment__subject", "assignment__teacher")
         .order_by("date", "period")
     )
-    bells = {
-        period: (starts, ends)
-        for period, starts, ends in BellPeriod.objects.filter(
-            organization_id=school_class.organization_id, shift=school_class.shift
-        ).values_list("period", "starts", "ends")
-    }
+    shift = (school_class.organization_id, school_class.shift)
+    bells = shift_bells(actor, [shift]).get(shift, {})
     rooms = {
         (weekday, period): (assignment_id, room)
         for weekday, period, assignment_id, room in TimetableSlot.objects.filter(school_class=school_class)
@@ -325,14 +338,14 @@ def diary_week(actor: Actor, student_id: int, week_start: dt.date) -> tuple[Pers
         if not monday <= lesson.date <= sunday:
             continue
         assignment_id, room = rooms.get((lesson.date.isoweekday(), lesson.period), (None, ""))
-        starts, ends = bells.get(lesson.period, (None, None))
+        bell = bells.get(lesson.period)
         entry = DiaryEntry(
             lesson=lesson,
             subject=lesson.assignment.subject.name,
             teacher=lesson.assignment.teacher.short_name,
             room=room if assignment_id == lesson.assignment_id else "",
-            starts=starts,
-            ends=ends,
+            starts=bell.starts if bell else None,
+            ends=bell.ends if bell else None,
         )
         entries[lesson.pk] = entry
         days[lesson.date.weekday()].entries.append(entry)
@@ -464,6 +477,16 @@ def class_timetable(school_class: SchoolClass) -> dict[tuple[int, int], Timetabl
 
 def class_assignments(school_class: SchoolClass):
     return TeachingAssignment.objects.filter(school_class=school_class).select_related("subject", "teacher")
+
+
+def school_teachers(actor: Actor, organization_id: int) -> list[Person]:
+    """The teachers of a school the actor runs, in the alphabet of the language being shown."""
+    return sorted_people(
+        visible(Person, actor)
+        .filter(memberships__organization_id=organization_id, memberships__role=Role.TEACHER)
+        .distinct(),
+        get_language(),
+    )
 
 
 @dataclass
@@ -804,11 +827,15 @@ class TeacherDay:
     day: dt.date
     today: dt.date
     lessons: list[DayLesson]
-    untitled: list[Lesson]  # the term's earlier lessons held without a topic, newest first
+    untitled: list[Lesson]  # the term's earlier lessons held without a topic, newest first (the first UNTITLED_SHOWN)
+    untitled_count: int = 0  # how many there are in all
+
+
+UNTITLED_SHOWN = 30
 
 
 def teacher_day(actor: Actor, day: dt.date) -> TeacherDay:
-    """The lessons the actor teaches on a day, in the order they are held. Five queries whatever their number."""
+    """The lessons the actor teaches on a day, in the order they are held. Six queries whatever their number."""
     today = clock.today()
     if not actor.person_id:
         return TeacherDay(day, today, [], [])
@@ -824,18 +851,13 @@ def teacher_day(actor: Actor, day: dt.date) -> TeacherDay:
         )
         .order_by("period")
     )
-    untitled = list(
-        mine.filter(term__starts_on__lte=day, term__ends_on__gte=day, date__lt=day, date__lte=today, topic="").order_by(
-            "-date", "-period"
-        )
-    )
+    untitled = mine.filter(term__starts_on__lte=day, term__ends_on__gte=day, date__lt=day, date__lte=today, topic="")
+    untitled_count = untitled.count()
+    untitled = list(untitled.order_by("-date", "-period")[:UNTITLED_SHOWN])
     if not lessons:
-        return TeacherDay(day, today, [], untitled)
+        return TeacherDay(day, today, [], untitled, untitled_count)
     classes = {lesson.assignment.school_class for lesson in lessons}
-    bells = {
-        (b.organization_id, b.shift, b.period): b
-        for b in visible(BellPeriod, actor).filter(organization_id__in={c.organization_id for c in classes})
-    }
+    bells = shift_bells(actor, {(c.organization_id, c.shift) for c in classes})
     rooms = {
         (assignment_id, period): room
         for assignment_id, period, room in TimetableSlot.objects.filter(
@@ -845,7 +867,7 @@ def teacher_day(actor: Actor, day: dt.date) -> TeacherDay:
     found = []
     for lesson in lessons:
         school_class = lesson.assignment.school_class
-        bell = bells.get((school_class.organization_id, school_class.shift, lesson.period))
+        bell = bells.get((school_class.organization_id, school_class.shift), {}).get(lesson.period)
         found.append(
             DayLesson(
                 lesson=lesson,
@@ -858,37 +880,43 @@ def teacher_day(actor: Actor, day: dt.date) -> TeacherDay:
         )
     # By the bell where the school has a schedule; a second shift's first period comes after the first's.
     found.sort(key=lambda d: (d.starts is None, d.starts or dt.time(), d.lesson.assignment.school_class.shift))
-    return TeacherDay(day, today, found, untitled)
+    return TeacherDay(day, today, found, untitled, untitled_count)
 
 
 @dataclass
 class ClassJournals:
     school_class: SchoolClass
-    term: Term | None  # the term the links open: the one of the school's date in the class's year
     assignments: list[TeachingAssignment]
 
 
-def school_journals(actor: Actor, organization: Organization) -> list[ClassJournals]:
-    """Every class of the school's current year with its subjects, for its administration to open
-    any journal. Four queries whatever the size of the school."""
+@dataclass
+class SchoolJournals:
+    term: Term | None  # the term the links open: the one of the school's date in its current year
+    classes: list[ClassJournals]
+
+
+def school_journals(actor: Actor, organization: Organization) -> SchoolJournals:
+    """Every class of the school's current year (`registry.queries.current_year`) with its subjects,
+    for its administration to open any journal. Five queries whatever the size of the school."""
     today = clock.today()
-    years = set(
-        visible(SchoolClass, actor)
-        .filter(organization=organization)
-        .values_list("year_id", "year__starts_on", "year__ends_on")
-        .distinct()
-    )
-    if not years:
-        return []
-    # The year covering the school's date, else the last one begun, else the first to come.
-    started = [y for y in years if y[1] <= today]
-    year_id = max(started, key=lambda y: (y[2] >= today, y[1]))[0] if started else min(years, key=lambda y: y[1])[0]
+    year = registry_queries.current_year(organization.pk, today)
+    if year is None:
+        return SchoolJournals(None, [])
     language = get_language()
     classes = sorted(
-        visible(SchoolClass, actor).filter(organization=organization, year_id=year_id).select_related("class_teacher"),
-        key=lambda c: (c.grade, sort_key(c.letter, language)),
+        visible(SchoolClass, actor)
+        .filter(organization=organization, year__name=year.name)
+        .select_related("class_teacher"),
+        key=lambda c: class_key(c.grade, c.letter, language),
     )
-    term = registry_rules.term_for(today, list(Term.objects.filter(year_id=year_id).select_related("year")))
+    if not classes:
+        return SchoolJournals(None, [])
+    # Classes point at the default year or at the school's copy of it, and a journal opens at a term
+    # of its class's own year: the links are for the classes of the year most of them point at.
+    counts = Counter(c.year_id for c in classes)
+    year_id = max(counts, key=lambda pk: (counts[pk], pk))
+    classes = [c for c in classes if c.year_id == year_id]
+    term = registry_rules.term_for(today, registry_queries.terms_of(year_id))
     subjects = defaultdict(list)
     for assignment in (
         visible(TeachingAssignment, actor)
@@ -896,4 +924,6 @@ def school_journals(actor: Actor, organization: Organization) -> list[ClassJourn
         .select_related("subject", "teacher")
     ):
         subjects[assignment.school_class_id].append(assignment)
-    return [ClassJournals(c, term, sorted_by_name(subjects[c.pk], language, lambda a: a.subject.name)) for c in classes]
+    return SchoolJournals(
+        term, [ClassJournals(c, sorted_by_name(subjects[c.pk], language, lambda a: a.subject.name)) for c in classes]
+    )

@@ -13,8 +13,9 @@ from birtutas.kernel import clock
 from birtutas.kernel.errors import ServiceError, raise_refusal
 from birtutas.kernel.tabular import xlsx_response
 from birtutas.registry.permissions import Actor
+from birtutas.registry.queries import terms_of
 
-from . import reports
+from . import queries, reports
 
 XLSX = "xlsx"
 
@@ -38,8 +39,8 @@ def _page(request, template: str, export: reports.Export, query: dict, **context
 def attendance(request, class_id: int):
     """Attendance of a class over a term (`?term=`, the current one by default) or any days of its
     school year (`?from=&to=`); bad dates are refused on the page itself, in the reader's language."""
-    school_class = reports.administered_class(_actor(request), class_id)  # "not found" before any 400
-    terms = reports.class_terms(school_class)
+    school_class = queries.directed_class(_actor(request), class_id)  # "not found" before any 400
+    terms = terms_of(school_class.year_id)
     first, last = request.GET.get("from", ""), request.GET.get("to", "")
     try:
         report = reports.attendance_report(school_class, terms, term=request.GET.get("term"), first=first, last=last)

@@ -27,19 +27,16 @@ from django.utils.translation import gettext as _
 from birtutas.kernel import clock
 from birtutas.kernel.collation import namesakes, sorted_by_name, sorted_people
 from birtutas.kernel.errors import NotFound, ServiceError
-from birtutas.kernel.parsing import to_date, to_int
+from birtutas.kernel.parsing import require_date, to_int
 from birtutas.registry.models import Person, Term
 from birtutas.registry.permissions import Actor
+from birtutas.registry.queries import terms_of
 from birtutas.registry.rules import term_for
 
 from . import queries, rules
 from .models import Attendance, Enrollment, Lesson, SchoolClass, TermClosure, TermGrade, YearGrade
 
 HUNDRED = Decimal(100)
-
-
-def _not_found():
-    return NotFound(_("Not found."))
 
 
 # ------------------------------------------------------------------ tables
@@ -92,13 +89,10 @@ class Export:
         return [table.sheet() for table in self.tables]
 
 
-def _people_columns(students: list[Person], language: str) -> tuple[list[Person], set[int], list[str]]:
-    """Students in the reader's alphabetical order, the namesakes among them, and the header of the
-    columns that name each row: number, name and, when there are namesakes, their birth date."""
-    ordered = sorted_people(students, language)
-    same = namesakes(ordered)
-    header = [_("No."), _("Student")] + ([capfirst(_("birth date"))] if same else [])
-    return ordered, same, header
+def _name_header(same: set[int]) -> list[str]:
+    """The header of the columns that name each row: number, name and, when there are namesakes
+    (`same`), their birth date."""
+    return [_("No."), _("Student")] + ([capfirst(_("birth date"))] if same else [])
 
 
 def _name_cells(number: int, student: Person, same: set[int]) -> list:
@@ -143,16 +137,6 @@ def _percent(part: int, whole: int) -> Decimal | None:
 # ------------------------------------------------------------------ which class, which period
 
 
-def administered_class(actor: Actor, class_id: int) -> SchoolClass:
-    """A class of a school the actor runs; for anyone else (a teacher, a family, another school's
-    director) it is "not found"."""
-    return queries.directed_class(actor, class_id)
-
-
-def class_terms(school_class: SchoolClass) -> list[Term]:
-    return list(Term.objects.filter(year_id=school_class.year_id).select_related("year").order_by("number"))
-
-
 def _class_term(school_class: SchoolClass, terms: list[Term], raw, *, own_copy: bool) -> Term:
     """The term asked for by id: one of the class's year or, for dates only (`own_copy`), of the
     school's own copy of that year. Another year's, another school's, or no term: "not found"."""
@@ -169,7 +153,7 @@ def _class_term(school_class: SchoolClass, terms: list[Term], raw, *, own_copy: 
             .first()
         )
     if found is None:
-        raise _not_found()
+        raise NotFound()
     return found
 
 
@@ -185,21 +169,12 @@ class Period:
     term: Term | None = None  # the term the period is, if it is one
 
 
-def _date(raw: str) -> dt.date | None:
-    if not raw:
-        return None
-    value = to_date(raw.strip())
-    if value is None:
-        raise ServiceError(_("Enter dates as year-month-day, for example %(example)s.") % {"example": "2026-11-03"})
-    return value
-
-
 def report_period(school_class: SchoolClass, terms: list[Term], *, term=None, first="", last="") -> Period:
     """The period of an attendance report: the dates asked for (`from`, `to`), else the term asked
     for, else the current term (else the whole school year). Dates must be in order and inside the
     class's school year: anything else is a clear refusal (400) in the reader's language."""
     year = school_class.year
-    start, end = _date(first or ""), _date(last or "")
+    start, end = require_date(first), require_date(last)
     if start is not None or end is not None:
         start, end = start or year.starts_on, end or year.ends_on
         if start > end:
@@ -261,7 +236,7 @@ def _counts_header() -> list[str]:
         capfirst(_("absent: other reason")),
         capfirst(_("absent without reason")),
         _("Late"),
-        f"{_('Attended')}, %",
+        _("Attended, %"),
     ]
 
 
@@ -270,7 +245,6 @@ class AttendanceReport:
     school_class: SchoolClass
     period: Period
     counted_until: dt.date  # lessons after today are not held yet, so not counted
-    terms: list[Term]
     export: Export
 
 
@@ -279,7 +253,7 @@ def attendance_report(
 ) -> AttendanceReport:
     """Per student: lessons held while enrolled, absences by kind, lateness and the share attended;
     the class's totals; the same per subject. `school_class` is one the actor administers
-    (`administered_class`), `terms` its year's (`class_terms`). Five queries whatever the class
+    (`queries.directed_class`), `terms` its year's (`terms_of`). Five queries whatever the class
     size or period (six for a term of the school's own calendar)."""
     language = language or get_language()
     period = report_period(school_class, terms, term=term, first=first, last=last)
@@ -319,7 +293,9 @@ def attendance_report(
     for (student_id, assignment_id), found in counts.items():
         per_student[student_id].merge(found)
         per_subject[assignment_id].merge(found)
-    students, same, head = _people_columns([e.student for e in enrollments], language)
+    students = sorted_people([e.student for e in enrollments], language)
+    same = namesakes(students)
+    head = _name_header(same)
     total = AttendanceCounts()
     rows = []
     for number, student in enumerate(students, start=1):
@@ -340,12 +316,12 @@ def attendance_report(
     what = f"{_term_label(period.term)}, {span}" if period.term else span
     name = f"term{period.term.number}" if period.term else f"{period.first.isoformat()}-{period.last.isoformat()}"
     export = Export(
-        title=f"{_('Attendance')}: {school_class.name}",
+        title=_("Attendance: %(class)s") % {"class": school_class.name},
         lines=[school_class.organization.name, what],
         tables=[by_student, by_subject],
         filename=f"attendance-{_class_part(school_class)}-{name}",
     )
-    return AttendanceReport(school_class, period, until, terms, export)
+    return AttendanceReport(school_class, period, until, export)
 
 
 # ------------------------------------------------------------------ a class journal
@@ -358,27 +334,24 @@ def class_journal(actor: Actor, assignment_id: int, term_id: int, language: str 
     The journal's own read decides who may see it: the school's administration, the subject
     teacher and the class teacher; anyone else gets "not found"."""
     language = language or get_language()
-    grid = queries.journal_grid(actor, assignment_id, term_id)
-    assignment, term = grid.assignment, grid.term
-    students, same, head = _people_columns([row.student for row in grid.rows], language)
-    by_student = {row.student.pk: row for row in grid.rows}
+    grid = queries.journal_grid(actor, assignment_id, term_id)  # its rows in the reader's order
+    assignment, term, same = grid.assignment, grid.term, grid.namesakes
     header = [
-        *head,
+        *_name_header(same),
         *(lesson.date.strftime("%d.%m") for lesson in grid.lessons),
         *(f"{work.title} (/{work.max_points})" for work in grid.works),
         "%",
         _("Grade"),
     ]
     rows = []
-    for number, student in enumerate(students, start=1):
-        row = by_student[student.pk]
+    for number, row in enumerate(grid.rows, start=1):
         cells = []
         for lesson in grid.lessons:
             mark, status = row.cells.get(lesson.pk, (None, None))
             # A mark alone stays a number in the spreadsheet; a letter (with a mark) is text.
             cells.append(rules.format_cell(mark, status, language) if status else mark)
         points = [row.points.get(work.pk) for work in grid.works]
-        rows.append([*_name_cells(number, student, same), *cells, *points, _rounded(row.percent), row.grade])
+        rows.append([*_name_cells(number, row.student, same), *cells, *points, _rounded(row.percent), row.grade])
     lessons = Table(
         _("Lessons"),
         [_("Date"), _("Period"), _("Topic")],
@@ -387,18 +360,18 @@ def class_journal(actor: Actor, assignment_id: int, term_id: int, language: str 
         empty=_("No lessons."),
     )
     school_class = assignment.school_class
-    letters = rules.LETTERS.get((language or "kk")[:2], rules.LETTERS["kk"])
+    letters = rules.letters_for(language)
     legend = ", ".join(
         f"{letters[status]} — {Attendance.Status(status).label}"
         for status in (rules.ABSENT_ILLNESS, rules.ABSENT_EXCUSED, rules.ABSENT_UNEXCUSED, rules.LATE)
     )
     subject_part = slugify(assignment.subject.code) or str(assignment.subject_id)
+    teacher = _("Teacher: %(name)s") % {"name": assignment.teacher.short_name}
     return Export(
         title=f"{school_class.name} · {assignment.subject.name}",
         lines=[
             school_class.organization.name,
-            f"{_term_label(term)}, {_day(term.starts_on)} – {_day(term.ends_on)}"
-            f" · {_('Teacher')}: {assignment.teacher.short_name}",
+            f"{_term_label(term)}, {_day(term.starts_on)} – {_day(term.ends_on)} · {teacher}",
             legend,
         ],
         tables=[Table(_("Journal"), header, rows), lessons],
@@ -417,19 +390,19 @@ class GradesReport:
     export: Export
 
 
-def class_grades(actor: Actor, class_id: int, term=None, language: str | None = None) -> GradesReport:
+def class_grades(actor: Actor, class_id: int, term=None) -> GradesReport:
     """A class's term grades: students by subjects, each with its grade and percentage (final when
     the term is closed, what the marks say now otherwise); when the year's grades exist, a second
     table of every term's final grade and the year grade per subject. Fixed queries whatever the size."""
-    language = language or get_language()
-    school_class = administered_class(actor, class_id)
-    terms = class_terms(school_class)
+    school_class = queries.directed_class(actor, class_id)
+    terms = terms_of(school_class.year_id)
     chosen = _class_term(school_class, terms, term, own_copy=False) if term else current_class_term(terms)
     if chosen is None:
-        raise _not_found()
-    assignments, report_rows = queries.class_report(school_class, chosen)
-    assignments = sorted_by_name(assignments, language, lambda a: a.subject.name)
-    students, same, head = _people_columns([row.student for row in report_rows], language)
+        raise NotFound()
+    assignments, report_rows = queries.class_report(school_class, chosen)  # both in the reader's order
+    students = [row.student for row in report_rows]
+    same = namesakes(students)
+    head = _name_header(same)
     by_student = {row.student.pk: row for row in report_rows}
     header = [*head]
     for a in assignments:
@@ -442,7 +415,11 @@ def class_grades(actor: Actor, class_id: int, term=None, language: str | None = 
             cells += [grade, _rounded(percent)]
         rows.append([*_name_cells(number, student, same), *cells])
     tables = [Table(_term_label(chosen), header, rows)]
-    closed = TermClosure.objects.in_force().filter(organization_id=school_class.organization_id, term=chosen).exists()
+    closed = set(
+        TermClosure.objects.in_force()
+        .filter(organization_id=school_class.organization_id, term__in=terms)
+        .values_list("term_id", flat=True)
+    )
     year_grades = {
         (s, a): g
         for s, a, g in YearGrade.objects.filter(assignment__school_class=school_class).values_list(
@@ -450,13 +427,13 @@ def class_grades(actor: Actor, class_id: int, term=None, language: str | None = 
         )
     }
     if year_grades:
-        tables.append(_year_table(school_class, terms, assignments, students, same, head, year_grades))
+        tables.append(_year_table(school_class, terms, closed, assignments, students, same, head, year_grades))
     export = Export(
-        title=f"{_('Grades')}: {school_class.name}",
+        title=_("Grades: %(class)s") % {"class": school_class.name},
         lines=[
             school_class.organization.name,
             f"{_term_label(chosen)}, {_day(chosen.starts_on)} – {_day(chosen.ends_on)}",
-            *([_("The term is closed and its grades are final.")] if closed else []),
+            *([_("The term is closed and its grades are final.")] if chosen.pk in closed else []),
         ],
         tables=tables,
         filename=f"grades-{_class_part(school_class)}-term{chosen.number}",
@@ -464,13 +441,8 @@ def class_grades(actor: Actor, class_id: int, term=None, language: str | None = 
     return GradesReport(school_class, chosen, terms, export)
 
 
-def _year_table(school_class, terms, assignments, students, same, head, year_grades) -> Table:
-    """Every term's final grade (of the terms the school has closed) and the year grade, per subject."""
-    closed = set(
-        TermClosure.objects.in_force()
-        .filter(organization_id=school_class.organization_id, term__in=terms)
-        .values_list("term_id", flat=True)
-    )
+def _year_table(school_class, terms, closed, assignments, students, same, head, year_grades) -> Table:
+    """Every term's final grade (of the terms the school has `closed`) and the year grade, per subject."""
     final = {
         (s, a, t): g
         for s, a, t, g in TermGrade.objects.filter(
@@ -480,7 +452,7 @@ def _year_table(school_class, terms, assignments, students, same, head, year_gra
     header = [*head]
     for a in assignments:
         header += [f"{a.subject.name}: {_term_label(t)}" for t in terms]
-        header.append(f"{a.subject.name}: {_('Year grade')}")
+        header.append(_("%(subject)s: Year grade") % {"subject": a.subject.name})
     rows = []
     for number, student in enumerate(students, start=1):
         cells = []

@@ -7,6 +7,7 @@ journal has always used (`rules.term_result`, `rules.GradingRules`, ...).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -104,10 +105,30 @@ LETTERS = {
 }
 
 
+def letters_for(language: str | None) -> dict[str, str]:
+    """The attendance letters of a language ("ru", "ru-ru", ...); Kazakh for any other."""
+    return LETTERS.get((language or "kk")[:2], LETTERS["kk"])
+
+
 def format_cell(mark: int | None, attendance: str | None, language: str) -> str:
     """The inverse of parse_cell, in the letters of the teacher's language."""
-    letter = LETTERS.get((language or "kk")[:2], LETTERS["kk"])[attendance] if attendance else ""
+    letter = letters_for(language)[attendance] if attendance else ""
     return f"{letter}{mark if mark is not None else ''}"
+
+
+# ---------------------------------------------------------------- the school week
+
+SCHOOL_WEEKDAYS = range(1, 7)  # ISO weekdays lessons run on: Monday to Saturday
+
+
+def neighbouring_school_days(day: dt.date) -> tuple[dt.date, dt.date]:
+    """The school days before and after a day: the days either side, stepping over a day without lessons."""
+    previous, following = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
+    while previous.isoweekday() not in SCHOOL_WEEKDAYS:
+        previous -= dt.timedelta(days=1)
+    while following.isoweekday() not in SCHOOL_WEEKDAYS:
+        following += dt.timedelta(days=1)
+    return previous, following
 
 
 # ---------------------------------------------------------------- what may become final, and when

@@ -10,15 +10,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from birtutas.kernel.collation import namesakes, sorted_by_name, sorted_people
+from birtutas.kernel.collation import namesakes, sorted_by_name
 from birtutas.kernel.errors import ServiceError, raise_refusal
 from birtutas.kernel.events import Event
 from birtutas.kernel.parsing import to_int
 from birtutas.registry import queries as registry_queries
-from birtutas.registry.models import Person
 from birtutas.registry.permissions import Actor
 from birtutas.registry.queries import history
-from birtutas.registry.roles import Role
 
 from . import bells, onboarding, queries, rules, services
 from .models import Attendance, Subject
@@ -265,20 +263,13 @@ def teaching_load(request, class_id: int):
             messages.success(request, _("The teaching load is saved."))
         return redirect("school:load", class_id=class_id)
     language = get_language()
-    teachers = sorted_people(
-        Person.objects.filter(
-            memberships__organization_id=school_class.organization_id, memberships__role=Role.TEACHER
-        ).distinct(),
-        language,
-    )
+    teachers = queries.school_teachers(_actor(request), school_class.organization_id)
     return render(
         request,
         "journal/school/load.html",
         {
             "school_class": school_class,
-            "assignments": sorted_by_name(
-                queries.class_assignments(school_class), language, lambda a: a.subject.name
-            ),
+            "assignments": sorted_by_name(queries.class_assignments(school_class), language, lambda a: a.subject.name),
             "subjects": sorted_by_name(Subject.objects.all(), language),
             "teachers": teachers,
             "namesakes": namesakes(teachers),

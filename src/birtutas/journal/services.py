@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, ProtectedError
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -309,7 +310,7 @@ def _notify_guardians(student_id: int, occasion, assignment: TeachingAssignment,
         }
 
     key = f"{'points' if is_work else 'marks'}:{occasion.pk}:{student_id}"
-    link = f"/diary/{student_id}/?week={day.isoformat()}"
+    link = f"{reverse('diary:week', args=[student_id])}?week={day.isoformat()}"
     notify.restate(
         [
             notify.Message(user_id=uid, kind="marks", render=render, link=link, key=key, gone=gone)

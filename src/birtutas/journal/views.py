@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from birtutas.kernel import clock
 from birtutas.kernel.errors import Forbidden, ServiceError, raise_refusal
-from birtutas.kernel.parsing import to_date, to_int
+from birtutas.kernel.parsing import require_date, to_date, to_int
 from birtutas.registry.permissions import Action, Actor, may
 from birtutas.registry.queries import person_history
 
@@ -42,13 +42,8 @@ def journal_index(request):
 @require_GET
 def journal_today(request):
     """The teacher's lessons of the school's date (or of ?day=), each one tap from its cells."""
-    today = clock.today()
-    day = to_date(request.GET.get("day")) or today
-    previous, following = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
-    if previous.isoweekday() == 7:  # lessons run Monday to Saturday: step over Sunday
-        previous -= dt.timedelta(days=1)
-    if following.isoweekday() == 7:
-        following += dt.timedelta(days=1)
+    day = to_date(request.GET.get("day")) or clock.today()
+    previous, following = rules.neighbouring_school_days(day)
     return render(
         request,
         "journal/today.html",
@@ -77,7 +72,7 @@ def journal_grid(request, assignment_id: int, term_id: int):
         {
             "grid": grid,
             "kinds": dict(rules.ATTENDANCE_CODES),
-            "letters": rules.LETTERS.get(language[:2], rules.LETTERS["kk"]),
+            "letters": rules.letters_for(language),
         },
     )
 
@@ -193,9 +188,7 @@ def lesson_edit(request, lesson_id: int):
             "chosen": set(request.POST.getlist("objectives")),
         }
         try:
-            due = to_date(typed["homework_due"])
-            if typed["homework_due"] and due is None:
-                raise ServiceError(_("“%(value)s” is not a date like 2026-09-01.") % {"value": typed["homework_due"]})
+            due = require_date(typed["homework_due"])
             services.update_lesson(
                 request.user,
                 lesson_id,
@@ -277,7 +270,7 @@ def school_journals(request, organization_id: int):
     return render(
         request,
         "journal/journals.html",
-        {"organization": organization, "classes": queries.school_journals(actor, organization)},
+        {"organization": organization, "journals": queries.school_journals(actor, organization)},
     )
 
 

@@ -70,6 +70,11 @@ def person_key(person: Any, language: str | None) -> tuple:
     )
 
 
+def class_key(grade: int, letter: str | None, language: str | None) -> tuple:
+    """Classes in order: by grade (9 before 10), then by letter in the language's alphabet ("Ә" after "А")."""
+    return (grade, sort_key(letter, language))
+
+
 def sorted_people(people: Iterable, language: str | None) -> list:
     return sorted(people, key=lambda person: person_key(person, language))
 

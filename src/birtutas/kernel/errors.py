@@ -1,6 +1,7 @@
 """Errors a service raises for a person to read; views and the API turn them into responses."""
 
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 
 class ServiceError(Exception):
@@ -19,10 +20,14 @@ class ServiceError(Exception):
 class NotFound(ServiceError, Http404):
     """The object does not exist or the actor may not see it: both look the same from outside.
 
-    Being an Http404 too, it becomes a 404 page wherever a view lets it pass.
+    Being an Http404 too, it becomes a 404 page wherever a view lets it pass. With no message it
+    says "Not found.", which is all a person may learn about something they may not see.
     """
 
     status = 404
+
+    def __init__(self, message=None, **kwargs):
+        super().__init__(_("Not found.") if message is None else message, **kwargs)
 
 
 class Conflict(ServiceError):

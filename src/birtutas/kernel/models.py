@@ -34,9 +34,7 @@ class AuditEvent(models.Model):
     via = models.CharField(max_length=10, choices=Via.choices, default=Via.COMMAND)
     organization = models.ForeignKey("registry.Organization", null=True, on_delete=models.PROTECT, related_name="+")
     # No index of its own: audit_person_idx (person, at) starts with it and serves every lookup by person.
-    person = models.ForeignKey(
-        "registry.Person", null=True, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    person = models.ForeignKey("registry.Person", null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     # Values of `Event`; not declared as choices so that a new event needs no migration.
     event = models.CharField(max_length=40)
     object_key = models.CharField(max_length=100)

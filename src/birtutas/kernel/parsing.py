@@ -8,6 +8,9 @@ them, so date arithmetic on it (the diary's previous and next week) can never ov
 import datetime as dt
 
 from django.urls import converters, register_converter
+from django.utils.translation import gettext as _
+
+from birtutas.kernel.errors import ServiceError
 
 # Object ids are signed 64-bit on every database we run on (bigint on PostgreSQL, INTEGER on SQLite).
 MAX_ID = 2**63 - 1
@@ -30,6 +33,17 @@ def to_date(text: str | None) -> dt.date | None:
     except (TypeError, ValueError):
         return None
     return None if value is None else min(max(value, DATE_MIN), DATE_MAX)
+
+
+def require_date(text: str | None) -> dt.date | None:
+    """A typed date: None when nothing was typed, a ServiceError (400) when it is not a date."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    value = to_date(text)
+    if value is None:
+        raise ServiceError(_("“%(value)s” is not a date like 2026-09-01.") % {"value": text})
+    return value
 
 
 class ObjectIdConverter:

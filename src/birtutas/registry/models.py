@@ -137,6 +137,12 @@ class User(AbstractUser):
     # The account holder changes their own account; a director acts through the school's Membership.
     permissions = Permissions(Nobody(), change=IsOwnAccount("id"))
 
+    @property
+    def display_name(self) -> str:
+        """How the account is shown as an author (of a letter, an announcement): its person's short
+        name, else (an account with no person, such as a system administrator's) the username."""
+        return self.person.short_name if self.person_id else self.get_username()
+
     def get_session_auth_hash(self) -> str:
         if not self.session_token:
             return super().get_session_auth_hash()

@@ -49,6 +49,17 @@ def calendar_year(organization_id: int | None, on_date: dt.date) -> AcademicYear
     return next((y for y in calendar_years(organization_id) if y.starts_on <= on_date <= y.ends_on), None)
 
 
+def current_year(organization_id: int | None, on: dt.date) -> AcademicYear | None:
+    """The organization's current school year on a date: the one covering it (`calendar_year`);
+    between years (in summer), the latest begun before it; before any year, the first. The same rule
+    as `rules.term_for` between terms. None when there is no calendar at all.
+
+    A class points at the default year or at the school's own copy of it (see `own_year`): match
+    classes to the result by `year__name`, not by its id.
+    """
+    return rules.term_for(on, calendar_years(organization_id))
+
+
 def own_year(organization_id: int | None, year: AcademicYear | int | None) -> AcademicYear | None:
     """The organization's version of a year: its own copy of a default year it adopted, or the year itself.
 

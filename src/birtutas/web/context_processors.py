@@ -14,11 +14,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from birtutas.journal import queries as journal_queries
+from birtutas.journal.permissions import SCHOOL_MEMBER_ROLES
 from birtutas.registry.permissions import Actor
 from birtutas.registry.roles import AREA_ROLES, OFFICER_ROLES, SCHOOL_ADMIN_ROLES, TEACHING_ROLES, Role
 
 HAT_SESSION_KEY = "birtutas_role"
-MESSAGING_ROLES = frozenset({*TEACHING_ROLES, *SCHOOL_ADMIN_ROLES, Role.STUDENT})
 
 
 @dataclass(frozen=True)
@@ -77,14 +77,15 @@ def navigation(request):
     nav = {h.section: False for h in HATS}
     if hat is not None:
         nav[hat.section] = True
-        if hat.section == "diary":  # the Diary link opens the week itself, without a redirect
-            nav["diary"] = journal_queries.diary_start(actor) or True
+        if hat.section == "diary":  # the Diary link opens the student's week itself, without a redirect
+            nav["diary_student"] = journal_queries.diary_start(actor)
         if hat.key == "director":
             nav["people"] = actor.organization_ids(SCHOOL_ADMIN_ROLES)[:1]
         # An officer of a district or region reopens closed terms; an analyst does not.
         nav["closures"] = hat.key == "officer" and actor.area(OFFICER_ROLES) is not None
-    # Letters: a family, a teacher or the school's administration writes; a pupil reads announcements.
-    nav["messages"] = bool(actor.ward_ids) or bool(roles_held & MESSAGING_ROLES)
+    # Letters: a family, a teacher or the school's administration writes; every member of a school
+    # reads its announcements.
+    nav["messages"] = bool(actor.ward_ids) or bool(roles_held & set(SCHOOL_MEMBER_ROLES))
     context.update(
         nav=nav,
         hats=hats,

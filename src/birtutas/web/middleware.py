@@ -12,6 +12,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from .errors import wants_json
+from .templatetags.app_shell import INLINE_STYLES
 
 
 class ContentSecurityPolicyMiddleware:
@@ -23,7 +24,7 @@ class ContentSecurityPolicyMiddleware:
         if not request.path.startswith("/api/v1/docs"):
             policy = settings.CONTENT_SECURITY_POLICY
             # A diary week opened on a slow link carries its stylesheet inline: that one, by its hash.
-            inline = getattr(request, "birtutas_inline_styles", None)
+            inline = getattr(request, INLINE_STYLES, None)
             if inline:
                 policy = policy.replace("style-src 'self'", " ".join(["style-src 'self'", *inline]), 1)
             response.setdefault("Content-Security-Policy", policy)

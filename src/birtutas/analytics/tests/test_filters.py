@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from birtutas.analytics.filters import AreaFilters, parse, query_of
+from birtutas.analytics.disclosure import NO_FIGURES
+from birtutas.analytics.filters import AreaFilters, parse
+from birtutas.analytics.queries import DISTRICTS, SCHOOLS, AreaReport, Row
 from birtutas.kernel.errors import ServiceError
+from birtutas.registry.models import District, Region
 
 
 @pytest.mark.parametrize(
@@ -44,17 +47,28 @@ def test_well_formed_filters(query, expected):
     ],
 )
 def test_malformed_filters_are_refused_with_the_list_to_choose_from(query, message):
-    with translation.override("en"), pytest.raises(ServiceError) as refused:
-        parse(query)
-    assert refused.value.status == 400
-    assert str(refused.value.message) == message
+    with translation.override("en"):  # the message is read in English too, whatever test ran before
+        with pytest.raises(ServiceError) as refused:
+            parse(query)
+        assert refused.value.status == 400
+        assert str(refused.value.message) == message
 
 
 def test_nothing_asked_about_time_means_the_current_term():
     assert AreaFilters().current and not AreaFilters(year="2026-2027").current and not AreaFilters(term=2).current
 
 
-def test_query_of_keeps_the_filters_and_drops_what_is_removed():
-    f = AreaFilters(region=1, district=None, year="2026-2027", term=2)
-    assert query_of(f) == {"region": "1", "year": "2026-2027", "term": "2"}
-    assert query_of(f, region=None, district=7) == {"district": "7", "year": "2026-2027", "term": "2"}
+def report(level, **fields) -> AreaReport:
+    return AreaReport(level=level, place="", rows=[], total=Row("", NO_FIGURES), **fields)
+
+
+def test_a_reports_query_keeps_its_filters_and_drops_what_is_removed():
+    region = Region(pk=1)
+    districts = report(DISTRICTS, year="2026-2027", term=2, region=region)
+    assert districts.query() == {"region": "1", "year": "2026-2027", "term": "2"}
+    assert districts.query(region=None, district=7) == {"district": "7", "year": "2026-2027", "term": "2"}
+    assert districts.link == "region=1&year=2026-2027&term=2"
+    # A district's schools: the district says the region; the whole year has no term.
+    schools = report(SCHOOLS, year="2026-2027", term=None, region=region, district=District(pk=7, region=region))
+    assert schools.query() == {"district": "7", "year": "2026-2027"}
+    assert report(SCHOOLS, year=None, term=None).query() == {}

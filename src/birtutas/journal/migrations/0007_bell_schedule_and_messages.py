@@ -43,14 +43,14 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("started_at", models.DateTimeField(auto_now_add=True)),
-                ("last_message_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("last_letter_at", models.DateTimeField(blank=True, db_index=True, null=True)),
             ],
             options={
-                "ordering": ["-last_message_at", "-id"],
+                "ordering": ["-last_letter_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name="Message",
+            name="Letter",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("text", models.TextField(verbose_name="message")),
@@ -125,17 +125,17 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.AddField(
-            model_name="message",
+            model_name="letter",
             name="author",
             field=models.ForeignKey(
                 on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
             ),
         ),
         migrations.AddField(
-            model_name="message",
+            model_name="letter",
             name="conversation",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="messages", to="journal.conversation"
+                on_delete=django.db.models.deletion.PROTECT, related_name="letters", to="journal.conversation"
             ),
         ),
         migrations.AddConstraint(
@@ -165,7 +165,7 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(fields=("student", "teacher"), name="conversation_unique"),
         ),
         migrations.AddIndex(
-            model_name="message",
-            index=models.Index(fields=["conversation", "sent_at"], name="message_thread_idx"),
+            model_name="letter",
+            index=models.Index(fields=["conversation", "sent_at"], name="letter_thread_idx"),
         ),
     ]

@@ -10,15 +10,16 @@ from django.db import connection
 from django.utils import timezone, translation
 
 from birtutas.journal import message_queries, messaging, services
-from birtutas.journal.models import Announcement, Conversation, Enrollment, Message, SchoolClass
+from birtutas.journal.models import Announcement, Conversation, Enrollment, Letter, SchoolClass
 from birtutas.kernel import notify
 from birtutas.kernel.errors import Conflict, NotFound, ServiceError
 from birtutas.kernel.models import AuditEvent, Notification
-from birtutas.registry import accounts
-from birtutas.registry.models import Guardianship, Membership, User
+from birtutas.registry import accounts, calendar
+from birtutas.registry.models import AcademicYear, Guardianship, Membership, User
 from birtutas.registry.permissions import Actor, visible
+from birtutas.registry.queries import current_year
 from birtutas.registry.roles import Role
-from birtutas.testing import account, person, put_back_reference_data, race
+from birtutas.testing import account, on_day, person, put_back_reference_data, race
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.django_db
 def counts() -> tuple[int, int, int, int]:
     return (
         Conversation.objects.count(),
-        Message.objects.count(),
+        Letter.objects.count(),
         Announcement.objects.count(),
         AuditEvent.objects.filter(event__in=["message.send", "announcement.post"]).count(),
     )
@@ -77,8 +78,8 @@ def test_a_guardian_and_the_childs_teacher_write_in_one_conversation_that_every_
     conversation = Conversation.objects.get()
     assert (conversation.student_id, conversation.teacher_id) == (a.student.pk, a.teacher.person_id)
     assert conversation.organization_id == a.organization.pk
-    assert conversation.last_message_at == again.sent_at
-    assert list(conversation.messages.values_list("text", flat=True)) == [
+    assert conversation.last_letter_at == again.sent_at
+    assert list(conversation.letters.values_list("text", flat=True)) == [
         "Сәлеметсіз бе!\nСұрақ бар.",
         "Иә, тыңдаймын.",
         "Рақмет.",
@@ -109,7 +110,7 @@ def test_a_teacher_who_left_the_school_writes_to_none_of_its_families(world):
     accounts.deactivate(a.director, a.organization.pk, a.teacher.person_id)
     teacher = User.objects.get(pk=a.teacher.pk)  # signed in again: the roles as they are now
     assert teacher.is_active
-    before = Message.objects.count(), Announcement.objects.count()
+    before = Letter.objects.count(), Announcement.objects.count()
     for attempt in (
         lambda: messaging.write_to_family(teacher, a.student.pk, "Тағы"),
         lambda: messaging.write_to_teacher(a.guardian, a.student.pk, teacher.person_id, "Сәлем"),
@@ -118,7 +119,7 @@ def test_a_teacher_who_left_the_school_writes_to_none_of_its_families(world):
     ):
         with pytest.raises((NotFound, Conflict)):
             attempt()
-    assert (Message.objects.count(), Announcement.objects.count()) == before
+    assert (Letter.objects.count(), Announcement.objects.count()) == before
     assert message_queries.taught_classes(Actor.for_user(teacher)) == []
     with translation.override("kk"):
         children = message_queries.children_and_teachers(Actor.for_user(a.guardian))
@@ -222,6 +223,48 @@ def test_a_family_without_a_guardian_on_record_cannot_be_written_to(world):
     assert counts() == before
 
 
+# ------------------------------------------------------------------ the current school year
+
+
+def test_last_years_classes_lead_to_no_letter_and_no_announcement_unless_it_is_still_summer(world):
+    """Who teaches whom and who posts where follow the school's current year (`current_year`), the same
+    for the messages page's buttons and for the announcement form they lead to."""
+    a = world.a
+    last = AcademicYear.objects.create(name="2025-2026", starts_on=dt.date(2025, 9, 1), ends_on=dt.date(2026, 5, 25))
+    old = SchoolClass.objects.create(
+        organization=a.organization, year=last, grade=6, letter="А", language="kk", class_teacher=a.other_teacher.person
+    )
+    Enrollment.objects.create(school_class=old, student=a.student)  # never marked as left
+    other, teacher = Actor.for_user(a.other_teacher), Actor.for_user(a.teacher)
+    assert current_year(a.organization.pk, dt.date(2026, 11, 20)).name == "2026-2027"
+    assert current_year(a.organization.pk, dt.date(2026, 7, 1)).name == "2025-2026"  # summer: the year just ended
+    assert current_year(a.organization.pk, dt.date(2025, 6, 1)).name == "2025-2026"  # before any: the first
+    assert message_queries.current_classes([a.student.pk]) == {a.student.pk: a.class_a}
+    assert message_queries.announce_places(other) == []  # no button that leads to "not found"
+    with pytest.raises(NotFound):
+        message_queries.announce_targets(other, a.organization.pk)
+    with pytest.raises(NotFound):
+        messaging.write_to_family(a.other_teacher, a.student.pk, "Сәлем")
+    assert [c.school_class for c in message_queries.taught_classes(other)] == [a.class_b]
+    assert message_queries.announce_places(teacher) == [a.organization]
+    assert message_queries.announce_targets(teacher, a.organization.pk).classes == [a.class_a]
+    with on_day(dt.date(2026, 7, 1)):
+        assert message_queries.announce_places(other) == [a.organization]
+        assert message_queries.announce_targets(other, a.organization.pk).classes == [old]
+        assert message_queries.announce_places(teacher) == []
+        assert message_queries.current_classes([a.student.pk]) == {a.student.pk: old}
+
+
+def test_a_school_that_adopts_its_own_calendar_keeps_its_classes_of_the_default_year(world):
+    """Classes made before the school adopted the year point at the ministry's year, not the school's copy."""
+    a = world.a
+    own = calendar.adopt_default(a.director, a.organization.pk, world.year.pk)
+    assert current_year(a.organization.pk, dt.date(2026, 11, 20)) == own != world.year
+    assert message_queries.announce_targets(Actor.for_user(a.teacher), a.organization.pk).classes == [a.class_a]
+    assert [c.school_class for c in message_queries.taught_classes(Actor.for_user(a.teacher))] == [a.class_a]
+    assert messaging.write_to_teacher(a.guardian, a.student.pk, a.teacher.person_id, "Сәлем").pk
+
+
 # ------------------------------------------------------------------ a form sent twice
 
 
@@ -234,7 +277,7 @@ def test_the_same_form_sent_twice_makes_one_letter_and_a_fresh_page_may_repeat_i
     assert other_tab.pk != first.pk  # two tabs, two different letters: both kept
     again = messaging.reply(a.guardian, first.conversation_id, "Рақмет!", seen=other_tab.pk)
     assert again.pk not in (first.pk, other_tab.pk)  # said again, from a page that showed the first
-    assert Message.objects.count() == 3
+    assert Letter.objects.count() == 3
     assert AuditEvent.objects.filter(event="message.send").count() == 3
 
 
@@ -559,9 +602,9 @@ def test_the_same_first_letter_sent_twice_at_once_makes_one_conversation_and_one
         return messaging.write_to_teacher(a.guardian, a.student.pk, a.teacher.person_id, "Сәлем", seen=0)
 
     results = race(send, send, send)
-    assert all(isinstance(r, Message) for r in results), results
+    assert all(isinstance(r, Letter) for r in results), results
     assert len({r.pk for r in results}) == 1
-    assert (Conversation.objects.count(), Message.objects.count()) == (1, 1)
+    assert (Conversation.objects.count(), Letter.objects.count()) == (1, 1)
 
 
 def test_roles_of_the_test_world_are_as_this_file_assumes(world):

@@ -9,7 +9,7 @@ from birtutas.kernel.tabular import csv_response, sheet_title, xlsx_response
 
 ROWS = [
     ["Әбенов Ерлан", 8, Decimal("84.50"), dt.date(2026, 11, 20), None],
-    ["=HYPERLINK(\"x\")", -3, 1.5, "-2", "@sum"],
+    ['=HYPERLINK("x")', -3, 1.5, "-2", "@sum"],
 ]
 
 
@@ -37,7 +37,7 @@ def test_csv_has_a_bom_and_defuses_formulas():
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert rows[1] == ["Әбенов Ерлан", "8", "84.50", "2026-11-20", ""]
-    assert rows[2] == ["'=HYPERLINK(\"x\")", "-3", "1.5", "'-2", "'@sum"]
+    assert rows[2] == ['\'=HYPERLINK("x")', "-3", "1.5", "'-2", "'@sum"]
 
 
 def test_sheet_titles_follow_excels_rules():
