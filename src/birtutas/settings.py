@@ -193,9 +193,10 @@ SMS_GATEWAY = os.environ.get("BIRTUTAS_SMS_GATEWAY", "")
 # correction go out as one message). Only a worker can wait: without a broker they go out at once.
 NOTIFY_DELAY = int(os.environ.get("BIRTUTAS_NOTIFY_DELAY", "300" if os.environ.get("CELERY_BROKER_URL") else "0"))
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-# With no broker configured, tasks run in-process: the same task code serves both.
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# With no broker configured, tasks run in-process: the same task code serves both. An eager task
+# still takes a producer from the broker's pool, so that pool is an in-memory one, never the network.
+CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 # A delayed send lost with a worker or a broker restart goes out at the next minute's sweep.
 CELERY_BEAT_SCHEDULE = {
