@@ -75,10 +75,6 @@ def requested_term(term_id, *, year_id: int | None = None, organization_id: int 
     return current_term(organization_id=organization_id)
 
 
-def year_terms(term: Term) -> list[Term]:
-    return list(Term.objects.filter(year_id=term.year_id).order_by("number"))
-
-
 def policy_in_force(term: Term) -> GradingPolicy | None:
     """The newest version of the grading policy in effect when the term began."""
     return (
@@ -177,7 +173,7 @@ def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
     return JournalGrid(
         assignment=assignment,
         term=term,
-        terms=year_terms(term),
+        terms=registry_queries.terms_of(term.year_id),
         lessons=lessons,
         works=works,
         rows=list(rows.values()),

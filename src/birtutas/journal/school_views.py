@@ -21,7 +21,6 @@ from birtutas.registry.queries import history
 from . import bells, onboarding, queries, rules, services
 from .models import Attendance, Subject
 
-WEEKDAY_NUMBERS = range(1, 7)
 ATTENDANCE_EVENTS = (Event.ATTENDANCE_SET, Event.ATTENDANCE_CLEAR)
 CELL_EVENTS = (Event.MARK_SET, Event.MARK_CLEAR, *ATTENDANCE_EVENTS)
 PERIOD_NUMBERS = range(1, 9)
@@ -50,7 +49,7 @@ def dashboard(request, organization_id: int):
         {
             "organization": organization,
             "classes": list(queries.organization_classes(actor, organization)),
-            "terms": queries.year_terms(term) if term else [],
+            "terms": registry_queries.terms_of(term.year_id) if term else [],
             "closures": queries.closures(organization),
             "requests": list(queries.pending_change_requests(actor, organization)),
             "term": term,
@@ -199,14 +198,14 @@ def timetable(request, class_id: int):
             messages.success(request, _("The timetable is saved."))
         return redirect("school:timetable", class_id=class_id)
     slots = queries.class_timetable(school_class)
-    grid = [(p, [(d, slots.get((d, p))) for d in WEEKDAY_NUMBERS]) for p in PERIOD_NUMBERS]
+    grid = [(p, [(d, slots.get((d, p))) for d in rules.SCHOOL_WEEKDAYS]) for p in PERIOD_NUMBERS]
     return render(
         request,
         "journal/school/timetable.html",
         {
             "school_class": school_class,
             "grid": grid,
-            "weekdays": WEEKDAY_NUMBERS,
+            "weekdays": rules.SCHOOL_WEEKDAYS,
             "assignments": list(queries.class_assignments(school_class)),
             "shifts": bells.SHIFTS,
         },
@@ -292,7 +291,7 @@ def class_report(request, class_id: int):
         {
             "school_class": school_class,
             "term": term,
-            "terms": queries.year_terms(term),
+            "terms": registry_queries.terms_of(term.year_id),
             "assignments": assignments,
             "rows": rows,
             "namesakes": namesakes(row.student for row in rows),

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from birtutas.kernel import clock
 from birtutas.kernel.errors import Forbidden, ServiceError, raise_refusal
 from birtutas.kernel.parsing import require_date, to_date, to_int
+from birtutas.registry import queries as registry_queries
 from birtutas.registry.permissions import Action, Actor, may
 from birtutas.registry.queries import person_history
 
@@ -323,7 +324,7 @@ def diary_summary(request, student_id: int):
             "has_year": any(s.year_grade is not None for s in subjects),
             "closed": closed,
             "term": term,
-            "terms": queries.year_terms(term),
+            "terms": registry_queries.terms_of(term.year_id),
             "children": queries.diary_students(actor),
         },
     )
