@@ -17,14 +17,25 @@ BLOCKING = {"serious", "critical"}
 
 def main_pages(demo):
     """(who, name, path) of every main page, in the order a visitor would meet them."""
-    from birtutas.journal.models import Lesson
+    from birtutas.journal.models import Conversation, Lesson
 
     lessons = Lesson.objects.filter(assignment=demo.assignment, term=demo.term, date__lte=demo.today)
     lesson = lessons.order_by("-date").first()
     term = f"?term={demo.term.pk}"
     class_id, org_id = demo.school_class.pk, demo.organization.pk
+    letters = Conversation.objects.filter(student=demo.child, teacher=demo.assignment.teacher).first()
+    if letters is None:  # the demo writes its letters only when its date is the real today
+        from birtutas.journal import messaging
+        from birtutas.registry.models import User
+
+        parent = User.objects.get(username="parent")
+        letters = messaging.write_to_teacher(
+            parent, demo.child.pk, demo.assignment.teacher_id, "Сәлеметсіз бе!\nСұрақ бар."
+        )
+        letters = letters.conversation
     return [
         (None, "login", "/accounts/login/"),
+        ("teacher", "today", f"/journal/today/?day={demo.today.isoformat()}"),
         ("teacher", "journal index", "/journal/"),
         ("teacher", "journal grid", demo.grid_path),
         ("teacher", "lesson edit", f"/journal/lesson/{lesson.pk}/"),
@@ -36,6 +47,14 @@ def main_pages(demo):
         ("director", "timetable", f"/school/class/{class_id}/timetable/"),
         ("director", "teaching load", f"/school/class/{class_id}/load/"),
         ("director", "CSV import", f"/school/{org_id}/import/"),
+        ("director", "journals", f"/school/{org_id}/journals/"),
+        ("director", "attendance", f"/school/class/{class_id}/attendance/{term}"),
+        ("director", "grades", f"/school/class/{class_id}/grades/{term}"),
+        ("director", "journal export", f"/school/journal/{demo.assignment.pk}/term/{demo.term.pk}/export/"),
+        ("director", "bell schedule", f"/school/{org_id}/bells/"),
+        ("director", "announce", f"/messages/announce/{org_id}/"),
+        ("parent", "messages", "/messages/"),
+        ("parent", "conversation", f"/messages/{letters.pk}/"),
         ("analyst", "area overview", "/area/"),
     ]
 
