@@ -14,7 +14,7 @@ from django.db.models import Max, Q
 from django.utils.translation import get_language
 
 from birtutas.kernel import clock
-from birtutas.kernel.collation import class_key, namesakes, person_key, sort_key, sorted_people
+from birtutas.kernel.collation import class_key, namesakes, person_key, sort_key, sorted_by_name, sorted_people
 from birtutas.kernel.errors import NotFound
 from birtutas.registry.models import Guardianship, Membership, Organization, Person, User
 from birtutas.registry.permissions import Actor, visible
@@ -331,7 +331,7 @@ def announce_places(actor: Actor) -> list[Organization]:
     if not ids:
         return []
     language = get_language()
-    return sorted(Organization.objects.filter(pk__in=ids), key=lambda o: sort_key(o.name, language))
+    return sorted_by_name(Organization.objects.filter(pk__in=ids), language)
 
 
 def last_announcement_seen(actor: Actor) -> int:

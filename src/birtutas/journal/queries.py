@@ -75,6 +75,11 @@ def requested_term(term_id, *, year_id: int | None = None, organization_id: int 
     return current_term(organization_id=organization_id)
 
 
+def is_term_closed(organization_id: int, term_id: int) -> bool:
+    """Whether the school's closing of the term is in force (closed and not reopened)."""
+    return TermClosure.objects.in_force().filter(organization_id=organization_id, term_id=term_id).exists()
+
+
 def policy_in_force(term: Term) -> GradingPolicy | None:
     """The newest version of the grading policy in effect when the term began."""
     return (
@@ -139,11 +144,7 @@ def journal_grid(actor: Actor, assignment_id: int, term_id: int) -> JournalGrid:
     if assignment is None:
         raise _not_found()
     term = get_term(term_id, year_id=assignment.school_class.year_id)
-    closed = (
-        TermClosure.objects.in_force()
-        .filter(organization_id=assignment.school_class.organization_id, term=term)
-        .exists()
-    )
+    closed = is_term_closed(assignment.school_class.organization_id, term.pk)
     students = sorted_people(
         Person.objects.filter(
             Q(enrollments__left_on__isnull=True) | Q(enrollments__left_on__gt=term.starts_on),
@@ -394,7 +395,7 @@ def term_summary(
     school_class = current_class(actor, student_id, term.ends_on)
     if school_class is None or school_class.year_id != term.year_id:
         return student, None, [], False
-    closed = TermClosure.objects.in_force().filter(organization_id=school_class.organization_id, term=term).exists()
+    closed = is_term_closed(school_class.organization_id, term.pk)
     language = get_language()
     assignments = sorted(
         TeachingAssignment.objects.filter(school_class=school_class).select_related("subject"),
@@ -507,7 +508,7 @@ def class_report(school_class: SchoolClass, term: Term) -> tuple[list[TeachingAs
         language,
     )
     rows = {s.pk: ReportRow(s, {}, 0, 0, 0, 0) for s in students}
-    closed = TermClosure.objects.in_force().filter(organization_id=school_class.organization_id, term=term).exists()
+    closed = is_term_closed(school_class.organization_id, term.pk)
     inputs = grade_inputs(term, school_class_id=school_class.pk)
     for (student_id, _assignment_id), found in inputs.items():
         if student_id in rows:
@@ -793,7 +794,7 @@ def row_result(actor: Actor, student_id: int, *, lesson_id: int | None = None, w
         raise _not_found()
     assignment_id, organization_id, term_id = found
     term = get_term(term_id)
-    closed = TermClosure.objects.in_force().filter(organization_id=organization_id, term=term).exists()
+    closed = is_term_closed(organization_id, term.pk)
     results = term_results(term, closed, assignment_ids=[assignment_id], student_id=student_id)
     return results.get((student_id, assignment_id), (None, None))
 

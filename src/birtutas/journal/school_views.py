@@ -87,7 +87,7 @@ def close_term(request, organization_id: int, term_id: int):
             "preview": preview,
             "digest": services.preview_digest(preview),
             "last_day": queries.last_school_day(organization.pk, term),
-            "closed": services.is_term_closed(organization.pk, term.pk),
+            "closed": queries.is_term_closed(organization.pk, term.pk),
         },
     )
 

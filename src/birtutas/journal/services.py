@@ -83,12 +83,8 @@ def directed_organization(user: User, organization_id: int) -> Organization:
     return queries.directed_organization(_actor(user), organization_id)
 
 
-def is_term_closed(organization_id: int, term_id: int) -> bool:
-    return TermClosure.objects.in_force().filter(organization_id=organization_id, term_id=term_id).exists()
-
-
 def _refuse_if_closed(organization_id: int, term_id: int) -> None:
-    if is_term_closed(organization_id, term_id):
+    if queries.is_term_closed(organization_id, term_id):
         raise Conflict(
             gettext_lazy(
                 "This term is closed, so its marks are locked. To correct one, send a change request "
@@ -644,7 +640,7 @@ def set_timetable_slot(
         # The lessons from tomorrow on follow the new timetable, in every open term of the class's year.
         tomorrow = clock.today() + dt.timedelta(days=1)
         for term in Term.objects.filter(year_id=school_class.year_id, ends_on__gte=tomorrow):
-            if not is_term_closed(school_class.organization_id, term.pk):
+            if not queries.is_term_closed(school_class.organization_id, term.pk):
                 fit_lessons_to_timetable(user, school_class, term, starting=tomorrow)
     return TimetableSlot.objects.filter(school_class=school_class, weekday=weekday, period=period).first()
 
@@ -776,7 +772,7 @@ def grade_open_term(organization_id: int, term: Term) -> int:
     ago keeps the grades its closing computed.
     """
     _lock_school(organization_id)
-    if is_term_closed(organization_id, term.pk):
+    if queries.is_term_closed(organization_id, term.pk):
         return 0
     assignments = TeachingAssignment.objects.filter(
         school_class__organization_id=organization_id, school_class__year_id=term.year_id
@@ -803,7 +799,7 @@ def close_term(user: User, organization_id: int, term_id: int, *, confirmed_dige
     require(_actor(user), Action.CREATE, closure)
     rules.check_term_ended(queries.last_school_day(organization.pk, term), clock.today())
     _lock_school(organization.pk)
-    if is_term_closed(organization.pk, term.pk):
+    if queries.is_term_closed(organization.pk, term.pk):
         raise Conflict(gettext_lazy("This term is already closed."))
     preview = queries.close_preview(organization, term)
     if confirmed_digest != preview_digest(preview):
@@ -970,7 +966,7 @@ def request_change(
     if not reason.strip():
         raise ServiceError(gettext_lazy("Give the reason for the change."))
     org_id = assignment.school_class.organization_id
-    if not is_term_closed(org_id, term_id):
+    if not queries.is_term_closed(org_id, term_id):
         raise ServiceError(gettext_lazy("The term is open: change the cell directly."))
     fields = {
         "student_id": student_id,

@@ -80,12 +80,15 @@ def delay_seconds() -> int:
     return max(0, int(getattr(settings, "NOTIFY_DELAY", 0)))
 
 
+def _email_of(user) -> str:
+    """The account's e-mail address, else its person's."""
+    return user.email or (user.person.email if user.person is not None else "")
+
+
 def _reachable(user) -> bool:
     """Whether anything goes out beyond the inbox: an e-mail address, or a phone and an SMS gateway."""
     person = user.person
-    if user.email or (person is not None and person.email):
-        return True
-    return bool(settings.SMS_GATEWAY and person is not None and person.phone)
+    return bool(_email_of(user) or (settings.SMS_GATEWAY and person is not None and person.phone))
 
 
 def _render(messages: list[Message]) -> list[tuple[Message, object, str]]:
@@ -247,7 +250,7 @@ def send_due(now: dt.datetime | None = None) -> int:
 
 def _send_outside(user, text: str, gateway: SmsGateway | None) -> None:
     person = user.person
-    email = user.email or (person.email if person else "")
+    email = _email_of(user)
     if email:
         try:
             send_mail("Birtutas", text, settings.DEFAULT_FROM_EMAIL, [email])
