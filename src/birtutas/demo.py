@@ -48,6 +48,7 @@ from birtutas.kernel import clock
 from birtutas.kernel.audit import AUDIT_FIELDS
 from birtutas.kernel.context import Via
 from birtutas.kernel.events import Event
+from birtutas.kernel.ids import uuid7
 from birtutas.kernel.models import AuditEvent
 from birtutas.kernel.progress import Progress
 from birtutas.registry import queries
@@ -1109,7 +1110,7 @@ class Generator:
     @staticmethod
     def audit(rows: list[tuple]) -> None:
         """Append audit rows given as AUDIT_FIELDS and the time they happened."""
-        bulk_insert(AuditEvent, (*AUDIT_FIELDS, "at"), rows)
+        bulk_insert(AuditEvent, ("uid", *AUDIT_FIELDS, "at"), [(uuid7(), *row) for row in rows])
 
     def term_records(self, organization: Organization, specs: list[ClassSpec], term: Term) -> None:
         """Lessons of the term up to today, with topics, homework, marks, absences and summatives."""

@@ -36,6 +36,17 @@ ALLOWED_HOSTS = os.environ.get("BIRTUTAS_ALLOWED_HOSTS", "127.0.0.1,localhost,te
 IMPORT_MAX_BYTES = int(os.environ.get("BIRTUTAS_IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(os.environ.get("BIRTUTAS_IMPORT_MAX_ROWS", "6000"))
 # The address people type to reach this server; printed on activation letters and in e-mails.
+# Records that travel (birtutas.sync). A node is a school's own server: BIRTUTAS_NODE_FILE names its
+# identity file, written by `birtutas node register`. Every site of one deployment derives person ids
+# from IINs under one shared secret, which a node receives in its registration (kernel.ids.keyed_id).
+NODE_FILE = os.environ.get("BIRTUTAS_NODE_FILE", "")
+SYNC_KEYS_DIR = Path(os.environ.get("BIRTUTAS_SYNC_KEYS_DIR", VAR_DIR / "keys"))
+SYNC_STALE_DAYS = int(os.environ.get("BIRTUTAS_SYNC_STALE_DAYS", "7"))
+SYNC_BASE_PATH = os.environ.get("BIRTUTAS_SYNC_BASE_PATH", "api/sync/v1/")
+BIRTUTAS_PERSON_ID_KEY = os.environ.get("BIRTUTAS_PERSON_ID_KEY", "person-ids:" + SECRET_KEY)
+if PRODUCTION and BIRTUTAS_PERSON_ID_KEY.endswith(DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured("BIRTUTAS_PERSON_ID_KEY must be set in production.")
+
 SITE_URL = os.environ.get("BIRTUTAS_SITE_URL", "http://127.0.0.1:8000/")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("BIRTUTAS_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -55,6 +66,7 @@ INSTALLED_APPS = [
     "birtutas.web",
     "birtutas.governance",
     "birtutas.journal",
+    "birtutas.sync",
     "birtutas.analytics",
 ]
 

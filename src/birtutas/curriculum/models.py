@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from birtutas.kernel.travel import travel_id
 from birtutas.registry.models import LocalizedNameMixin
 from birtutas.registry.permissions import AnyoneSignedIn
 
@@ -17,6 +18,7 @@ from . import rules
 
 
 class Subject(LocalizedNameMixin):
+    uid = travel_id()
     code = models.CharField(max_length=20, unique=True)
 
     permissions = AnyoneSignedIn()
@@ -27,6 +29,8 @@ class Subject(LocalizedNameMixin):
 
 class LearningObjective(models.Model):
     """A curriculum learning objective, coded grade.section.subsection.number (7.1.2.3)."""
+
+    uid = travel_id()
 
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="objectives")
     grade = models.PositiveSmallIntegerField()
@@ -59,6 +63,8 @@ class LearningObjective(models.Model):
 
 class GradingPolicy(models.Model):
     """A versioned set of grading rules with the date from which it applies."""
+
+    uid = travel_id()
 
     code = models.CharField(max_length=40)
     version = models.PositiveIntegerField()

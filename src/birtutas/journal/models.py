@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from birtutas.curriculum.models import GradingPolicy, LearningObjective, Subject
+from birtutas.kernel.travel import travel_id
 from birtutas.registry.models import AcademicYear, Organization, Person, Term
 from birtutas.registry.permissions import (
     GuardianOf,
@@ -36,6 +37,8 @@ from .permissions import (
 
 class SchoolClass(models.Model):
     """A class such as 7 «Ә» in one academic year."""
+
+    uid = travel_id()
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="classes")
     year = models.ForeignKey(AcademicYear, on_delete=models.PROTECT, related_name="classes")
@@ -71,6 +74,7 @@ class SchoolClass(models.Model):
 
 
 class Enrollment(models.Model):
+    uid = travel_id()
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="enrollments")
     student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="enrollments")
     # A student who leaves (a transfer, a move) keeps the row and its history; lists show current pupils.
@@ -91,6 +95,8 @@ class Enrollment(models.Model):
 
 class TeachingAssignment(models.Model):
     """Teaching load: who teaches which subject in which class, and how many hours a week."""
+
+    uid = travel_id()
 
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="assignments")
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="assignments")
@@ -113,6 +119,8 @@ class TeachingAssignment(models.Model):
 
 class TimetableSlot(models.Model):
     """The weekly timetable: one period on one weekday (1 = Monday … 6 = Saturday)."""
+
+    uid = travel_id()
 
     assignment = models.ForeignKey(TeachingAssignment, on_delete=models.CASCADE, related_name="slots")
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="slots")
@@ -139,6 +147,8 @@ class TimetableSlot(models.Model):
 class BellPeriod(models.Model):
     """When one period of one shift starts and ends at a school: its bell schedule."""
 
+    uid = travel_id()
+
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="bell_periods")
     shift = models.PositiveSmallIntegerField(_("shift"), default=1)
     period = models.PositiveSmallIntegerField(_("period"))
@@ -164,6 +174,7 @@ class BellPeriod(models.Model):
 
 
 class Lesson(models.Model):
+    uid = travel_id()
     assignment = models.ForeignKey(TeachingAssignment, on_delete=models.CASCADE, related_name="lessons")
     term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="lessons")
     date = models.DateField(_("date"))
@@ -192,6 +203,8 @@ class Lesson(models.Model):
 
 class SummativeWork(models.Model):
     """A unit summative (БЖБ / СОР) or term summative (ТЖБ / СОЧ), scored in points out of a maximum."""
+
+    uid = travel_id()
 
     class Kind(models.TextChoices):
         UNIT = "unit", _("unit summative (SAU)")
@@ -320,6 +333,8 @@ class TermClosure(models.Model):
     again has two rows, one of them in force.
     """
 
+    uid = travel_id()
+
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="closed_terms")
     term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="closures")
     closed_by = models.ForeignKey("registry.User", null=True, on_delete=models.PROTECT, related_name="+")
@@ -347,6 +362,8 @@ class TermClosure(models.Model):
 
 class ChangeRequest(models.Model):
     """A teacher's request to change a cell of a closed term; applied only when the director approves."""
+
+    uid = travel_id()
 
     class State(models.TextChoices):
         PENDING = "pending", _("waiting for the director")
@@ -386,6 +403,8 @@ class Conversation(models.Model):
     that class: anyone else is "not found", from either side.
     """
 
+    uid = travel_id()
+
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     teacher = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
@@ -406,6 +425,8 @@ class Conversation(models.Model):
 class Letter(models.Model):
     """One letter in a conversation; letters are never edited or deleted."""
 
+    uid = travel_id()
+
     MAX_LENGTH = 2000
 
     conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="letters")
@@ -425,6 +446,8 @@ class Letter(models.Model):
 
 class Announcement(models.Model):
     """A notice to one class (its students and families) or, without a class, to the whole school."""
+
+    uid = travel_id()
 
     MAX_LENGTH = 4000
 

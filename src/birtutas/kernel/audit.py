@@ -7,6 +7,7 @@ from typing import Any
 from .bulk import insert_rows
 from .context import Acting
 from .events import Event
+from .ids import uuid7
 from .models import AuditEvent
 
 
@@ -25,6 +26,7 @@ def record(
     if event not in Event.values:
         raise ValueError(f"unknown audit event {event!r}")
     return AuditEvent.objects.create(
+        uid=uuid7(),
         actor_id=acting.user_id,
         via=acting.via,
         organization_id=organization_id,
@@ -43,4 +45,4 @@ AUDIT_FIELDS = ("actor_id", "via", "organization_id", "person_id", "event", "obj
 
 def record_many(rows: list[tuple]) -> None:
     """Append many events at once (batch computations); each row holds the values of AUDIT_FIELDS."""
-    insert_rows(AuditEvent, AUDIT_FIELDS, rows)
+    insert_rows(AuditEvent, ("uid", *AUDIT_FIELDS), [(uuid7(), *row) for row in rows])

@@ -29,6 +29,8 @@ class AuditEvent(models.Model):
     happened to this student" is one indexed query too.
     """
 
+    # The event's identity outside this database (set on insert: the row never changes), see kernel.travel.
+    uid = models.UUIDField(null=True, editable=False)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     via = models.CharField(max_length=10, choices=Via.choices, default=Via.COMMAND)
@@ -50,6 +52,8 @@ class AuditEvent(models.Model):
             models.Index(fields=["event", "object_key"], name="audit_object_idx"),
             models.Index(fields=["person", "at"], name="audit_person_idx"),
         ]
+        # A partial unique index, not `unique=True`: on SQLite that would rebuild the table and drop its triggers.
+        constraints = [models.UniqueConstraint(fields=["uid"], condition=models.Q(uid__isnull=False), name="audit_uid")]
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

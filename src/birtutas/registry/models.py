@@ -8,6 +8,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from birtutas.kernel.travel import travel_id
+
 from .permissions import AnyoneSignedIn, IsOwnAccount, IsSelfPerson, Nobody, Permissions, StaffOfOrganization
 from .roles import AREA_ROLES, SCHOOL_ADMIN_ROLES, Role  # noqa: F401 - re-exported
 
@@ -32,6 +34,7 @@ class LocalizedNameMixin(models.Model):
 
 
 class Region(LocalizedNameMixin):
+    uid = travel_id()
     class Kind(models.TextChoices):
         REGION = "region", _("region")
         CITY = "city", _("city of republican significance")
@@ -46,6 +49,7 @@ class Region(LocalizedNameMixin):
 
 
 class District(LocalizedNameMixin):
+    uid = travel_id()
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="districts")
 
     permissions = AnyoneSignedIn()
@@ -55,6 +59,7 @@ class District(LocalizedNameMixin):
 
 
 class Organization(LocalizedNameMixin):
+    uid = travel_id()
     class Kind(models.TextChoices):
         SCHOOL = "school", _("school")
         COLLEGE = "college", _("college")
@@ -95,6 +100,7 @@ class Organization(LocalizedNameMixin):
 
 
 class Person(models.Model):
+    uid = travel_id()
     class Sex(models.TextChoices):
         MALE = "M", _("male")
         FEMALE = "F", _("female")
@@ -128,6 +134,8 @@ class Person(models.Model):
 class User(AbstractUser):
     """An account. The person behind it (if any) is in `person`; roles are `Membership` rows."""
 
+    uid = travel_id()
+
     person = models.OneToOneField(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="user")
     language = models.CharField(_("language"), max_length=2, default="kk")
     is_demo = models.BooleanField(default=False)
@@ -152,6 +160,8 @@ class User(AbstractUser):
 
 class Membership(models.Model):
     """A person's role, scoped to an organization, a district, a region, or the whole country."""
+
+    uid = travel_id()
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
@@ -179,6 +189,7 @@ class Membership(models.Model):
 
 
 class Guardianship(models.Model):
+    uid = travel_id()
     guardian = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="wards")
     student = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="guardians")
     relation = models.CharField(_("relation"), max_length=30, blank=True)
@@ -235,6 +246,8 @@ class AcademicYear(models.Model):
     """A school year. Without an organization it is the ministry's default calendar; an organization
     adopts a copy of it (terms or semesters, holidays) and adjusts its own copy."""
 
+    uid = travel_id()
+
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="academic_years"
     )
@@ -264,6 +277,8 @@ class AcademicYear(models.Model):
 class Term(models.Model):
     """A term (тоқсан, four a school year) or a semester (two, in colleges and universities)."""
 
+    uid = travel_id()
+
     class Kind(models.TextChoices):
         TERM = "term", _("term")
         SEMESTER = "semester", _("semester")
@@ -291,6 +306,8 @@ class Term(models.Model):
 
 class Holiday(LocalizedNameMixin):
     """Days without lessons in a school year: a school holiday (каникулы) or a public holiday."""
+
+    uid = travel_id()
 
     year = models.ForeignKey(AcademicYear, on_delete=models.CASCADE, related_name="holidays")
     starts_on = models.DateField(_("first day"))
@@ -400,6 +417,8 @@ class LinkRequest(models.Model):
     domain applies on acceptance (the journal: an enrollment, a class to lead, a teaching load).
     `name_given` is the name as the asking school wrote it, so the person can tell whether it is them.
     """
+
+    uid = travel_id()
 
     class State(models.TextChoices):
         PENDING = "pending", _("waiting for confirmation")

@@ -32,6 +32,7 @@ from birtutas.kernel.bulk import insert_rows
 from birtutas.kernel.context import Acting, service, writing
 from birtutas.kernel.errors import Conflict, Forbidden, NotFound, ServiceError
 from birtutas.kernel.events import Event
+from birtutas.kernel.ids import uuid7
 from birtutas.kernel.models import AuditEvent
 
 from .models import ApiToken, Guardianship, LinkRequest, Membership, Organization, Person, User
@@ -115,7 +116,7 @@ def record_rows(rows: list[tuple]) -> None:
     known = set(Event.values)
     if any(row[4] not in known for row in rows):
         raise ValueError("unknown audit event")
-    bulk_insert(AuditEvent, AUDIT_FIELDS, rows)
+    bulk_insert(AuditEvent, ("uid", *AUDIT_FIELDS), [(uuid7(), *row) for row in rows])
 
 
 def select_in(
