@@ -893,6 +893,8 @@ def entitled(access, actors: dict[str, Actor], route: Route) -> tuple[Actor, dic
         return actors["district_officer"], {**actors["district_officer"].own, "term": w.terms[0].pk}
     if route.pattern.startswith("admin/"):
         return actors["sysadmin"], actors["sysadmin"].own
+    if route.pattern.startswith("sync/"):
+        return actors["director"], actors["director"].own
     if route.pattern.startswith(("school/", "api/v1/school")) or "history" in route.pattern:
         if route.pattern.startswith("diary/"):
             return actors["guardian"], actors["guardian"].own
@@ -1055,7 +1057,7 @@ VALUE_FIELDS = {
     "index", "select_across", "connection_mbps", "student_computers", "bin", "iin", "last_name", "first_name",
     "patronymic", "replace", "new_code", "small_ungraded", "locality", "connection", "q", "o", "p",
     "shift",
-    "_changelist_filters", "former", "back", "seen", "text", "day",
+    "_changelist_filters", "former", "back", "seen", "text", "day", "days",
 }
 # fmt: on
 # Reference data of the whole country, the same for every school: never out of anyone's scope.
@@ -1426,6 +1428,8 @@ WRITERS = {
     "school_calendar": SCHOOL_ADMINS,
     "school:bells": SCHOOL_ADMINS,
     "school:reopen_term": OFFICERS,
+    # Marking a sync conflict as reviewed: the school's administration (officers read the page only).
+    "sync:school": SCHOOL_ADMINS,
     # The pending request about A's teacher: the teacher, or the administration of the teacher's school.
     "school:links": frozenset({"teacher"}) | SCHOOL_ADMINS,
     # Pages that answer a POST as they answer a GET.

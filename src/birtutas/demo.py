@@ -29,13 +29,14 @@ from django.utils import timezone
 
 from birtutas.curriculum.models import LearningObjective
 from birtutas.curriculum.services import load_curriculum, shipped_objectives
-from birtutas.journal import messaging
+from birtutas.journal import entries, messaging
 from birtutas.journal.models import (
     Attendance,
     BellPeriod,
     Enrollment,
     Lesson,
     Mark,
+    MarkEntry,
     SchoolClass,
     Subject,
     SummativeWork,
@@ -44,7 +45,7 @@ from birtutas.journal.models import (
     TimetableSlot,
 )
 from birtutas.journal.services import compute_term_grades
-from birtutas.kernel import clock
+from birtutas.kernel import clock, hlc
 from birtutas.kernel.audit import AUDIT_FIELDS
 from birtutas.kernel.context import Via
 from birtutas.kernel.events import Event
@@ -496,6 +497,11 @@ RU_MONTHS_GENITIVE = dict(enumerate(
 MARK_SET, POINTS_SET = Event.MARK_SET.value, Event.POINTS_SET.value
 ATTENDANCE_SET, ACCOUNT_CREATE = Event.ATTENDANCE_SET.value, Event.ACCOUNT_CREATE.value
 IMPORTED, COMMAND = Via.IMPORT.value, Via.COMMAND.value
+ENTRY_FIELD = {MARK_SET: "mark", ATTENDANCE_SET: "attendance", POINTS_SET: "points"}
+ENTRY_FIELDS = (
+    "uid", "organization_id", "student_id", "lesson_id", "work_id", "field", "value", "stamp", "actor_id", "via",
+    "reason", "at",
+)  # fmt: skip
 
 
 def default_holidays(start_year: int) -> list[HolidayDates]:
@@ -979,7 +985,9 @@ class Generator:
         for term in self.terms:
             if term.ends_on < self.today:
                 compute_term_grades(term, TeachingAssignment.objects.filter(school_class__organization=organization))
-                TermClosure.objects.create(organization=organization, term=term, closed_by=None)
+                # Stamped after the term's entries, generated with their own (past) times: they all count.
+                stamp = hlc.stamp(after=entries.term_stamp(organization.pk, term.pk))
+                TermClosure.objects.create(organization=organization, term=term, closed_by=None, stamp=stamp)
 
     def timetable(self, organization: Organization, specs: list[ClassSpec], demo: bool) -> None:
         rng = self.rng
@@ -1237,7 +1245,24 @@ class Generator:
                 work_marks.append((sid, None, work.pk, points, when))
         bulk_insert(Mark, ("student_id", "lesson_id", "work_id", "value", "updated_at"), marks + work_marks)
         bulk_insert(Attendance, ("student_id", "lesson_id", "status", "updated_at"), absences)
+        bulk_insert(MarkEntry, ENTRY_FIELDS, self.entry_rows(events))
         self.audit(events)
+
+    @staticmethod
+    def entry_rows(events: list[tuple]) -> list[tuple]:
+        """The journal entries the audited writes made, corrections included (the last one wins)."""
+        rows = []
+        for actor, via, org, sid, event, key, _before, after, reason, at in events:
+            field_name = ENTRY_FIELD.get(event)
+            if field_name is None:
+                continue
+            place = key.split(":", 1)[1]
+            lesson, work = (None, int(place[1:])) if place.startswith("w") else (int(place), None)
+            value = entries.as_text(after)
+            rows.append(
+                (uuid7(), org, sid, lesson, work, field_name, value, entries.stamp_at(at), actor, via, reason, at)
+            )
+        return rows
 
     def later(self, at: dt.datetime, days: int) -> dt.datetime:
         """A moment `days` school days after `at` (at most the school's today), later in the day."""

@@ -213,6 +213,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # A delayed send lost with a worker or a broker restart goes out at the next minute's sweep.
 CELERY_BEAT_SCHEDULE = {
     "send-due-notices": {"task": "birtutas.kernel.notify.send_due", "schedule": 60.0},
+    # A node syncs whenever the central server answers; the centre captures its own writes meanwhile.
+    "sync": {"task": "birtutas.sync.tasks.sync_now", "schedule": float(os.environ.get("BIRTUTAS_SYNC_EVERY", "300"))},
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -2,6 +2,7 @@
 `class_id`, …): the access-control test walks these patterns and tries each against objects
 of another school, class and family."""
 
+from django.conf import settings
 from django.urls import include, path
 
 from birtutas.journal.urls import diary, journal, messages, school
@@ -35,6 +36,8 @@ urlpatterns = [
     path("school/<id:organization_id>/calendar/", registry_views.school_calendar, name="school_calendar"),
     path("school/", include(school)),
     path("area/", include("birtutas.analytics.urls")),
+    path("sync/", include("birtutas.sync.urls")),
+    path(settings.SYNC_BASE_PATH, include("birtutas.sync.api_urls")),
     path("api/v1/", api.urls),
     path("admin/", registry_admin.urls),
 ]

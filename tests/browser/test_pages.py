@@ -56,6 +56,8 @@ def main_pages(demo):
         ("parent", "messages", "/messages/"),
         ("parent", "conversation", f"/messages/{letters.pk}/"),
         ("analyst", "area overview", "/area/"),
+        ("analyst", "school servers", "/sync/schools/"),
+        ("director", "sync state", f"/sync/school/{org_id}/"),
     ]
 
 

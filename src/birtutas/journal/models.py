@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from birtutas.curriculum.models import GradingPolicy, LearningObjective, Subject
+from birtutas.kernel import hlc
+from birtutas.kernel.context import Via
+from birtutas.kernel.ids import uuid7
 from birtutas.kernel.travel import travel_id
 from birtutas.registry.models import AcademicYear, Organization, Person, Term
 from birtutas.registry.permissions import (
@@ -292,6 +296,83 @@ class Attendance(models.Model):
         constraints = [models.UniqueConstraint(fields=["student", "lesson"], name="attendance_one_per_lesson")]
 
 
+class MarkEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Journal entries are never changed: a correction is a new entry.")
+
+    def delete(self):
+        raise PermissionError("Journal entries are never deleted: a correction is a new entry.")
+
+
+class MarkEntry(models.Model):
+    """One value written into one journal cell, kept forever: the cell's history, and what travels.
+
+    A cell is a student's mark or attendance at a lesson, or points on a summative work. Every write
+    (a mark set, corrected or cleared, on this server or another) is a new entry with its own identity
+    and a hybrid-logical-clock `stamp`, so two servers' writes never overwrite each other: both are
+    kept, and the cell holds the winner, the entry with the greatest (stamp, uid) among those that
+    count (see `rules.cell_winner`). The `Mark` and `Attendance` rows are derived from the entries
+    (`journal.entries.settle`); every page reads those.
+    """
+
+    class Field(models.TextChoices):  # never shown: a cell's kind
+        MARK = "mark"
+        ATTENDANCE = "attendance"
+        POINTS = "points"
+
+    # A local row number like every travelling record's; `uid` is the entry's identity everywhere.
+    uid = travel_id()
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    lesson = models.ForeignKey(Lesson, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    work = models.ForeignKey(SummativeWork, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    field = models.CharField(max_length=10, choices=Field.choices)
+    # None clears the cell; a mark or points as decimal text, an attendance status by its code.
+    value = models.CharField(max_length=16, null=True, blank=True)
+    stamp = models.BigIntegerField()  # kernel.hlc
+    # Written by an approved change request into a closed term: it counts whatever the closure.
+    approved = models.BooleanField(default=False)
+    actor = models.ForeignKey("registry.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    via = models.CharField(max_length=10, choices=Via.choices, default=Via.COMMAND)
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    objects = MarkEntryQuerySet.as_manager()
+
+    permissions = Permissions(
+        student_record_readers("lesson__assignment") | student_record_readers("work__assignment"),
+        create=TeachesSubject("lesson__assignment") | TeachesSubject("work__assignment"),
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["student", "lesson"], name="entry_lesson_cell_idx"),
+            models.Index(fields=["student", "work"], name="entry_work_cell_idx"),
+            models.Index(fields=["organization", "stamp"], name="entry_school_stamp_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(field__in=["mark", "attendance"], lesson__isnull=False, work__isnull=True)
+                | Q(field="points", lesson__isnull=True, work__isnull=False),
+                name="entry_lesson_or_work",
+            ),
+        ]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Journal entries are never changed: a correction is a new entry.")
+        if self.uid is None:
+            self.uid = uuid7()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Journal entries are never deleted: a correction is a new entry.")
+
+    @property
+    def cell(self) -> tuple[int, int | None, int | None, str]:
+        return (self.student_id, self.lesson_id, self.work_id, self.field)
+
+
 class TermGrade(models.Model):
     student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="term_grades")
     assignment = models.ForeignKey(TeachingAssignment, on_delete=models.PROTECT, related_name="term_grades")
@@ -342,6 +423,9 @@ class TermClosure(models.Model):
     reopened_by = models.ForeignKey("registry.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reopened_at = models.DateTimeField(null=True, blank=True)
     reopen_reason = models.TextField(blank=True)
+    # The hybrid-logical-clock moment of the closing: an entry of the term stamped later, unless
+    # approved, arrived from another server after the closing and is held (see `rules.entry_held`).
+    stamp = models.BigIntegerField(default=hlc.stamp)
 
     objects = TermClosureQuerySet.as_manager()
 

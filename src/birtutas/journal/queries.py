@@ -35,6 +35,7 @@ from .models import (
     LearningObjective,
     Lesson,
     Mark,
+    MarkEntry,
     SchoolClass,
     SummativeWork,
     TeachingAssignment,
@@ -543,6 +544,22 @@ def pending_change_requests(actor: Actor, organization: Organization):
 
 def closures(organization: Organization) -> dict[int, TermClosure]:
     return {c.term_id: c for c in TermClosure.objects.in_force().filter(organization=organization)}
+
+
+def held_entries(organization_id: int):
+    """The school's entries held by a closed term, oldest first: written on another server into a term
+    this school had already closed (stamped after its closing, not an approved change). They are kept,
+    and count again if the term is reopened; the director sees them here."""
+    closing = TermClosure.objects.in_force().filter(organization_id=organization_id, stamp__lt=OuterRef("stamp"))
+    return (
+        MarkEntry.objects.filter(organization_id=organization_id, approved=False)
+        .filter(
+            Exists(closing.filter(term_id=OuterRef("lesson__term_id")))
+            | Exists(closing.filter(term_id=OuterRef("work__term_id")))
+        )
+        .select_related("student", "lesson__assignment__subject", "work__assignment__subject", "actor")
+        .order_by("stamp", "uid")
+    )
 
 
 # ------------------------------------------------------------------ grade inputs, one function for all

@@ -8,7 +8,9 @@ journal has always used (`rules.term_result`, `rules.GradingRules`, ...).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -191,3 +193,57 @@ def plan_lessons(existing, wanted) -> LessonPlan:
             loose[key] = lessons[len(places) :]
     remove = sorted(lesson_id for lessons in loose.values() for lesson_id in lessons)
     return LessonPlan(move=tuple(move), remove=tuple(remove), create=tuple(sorted(create, key=lambda c: (c[1], c[2]))))
+
+
+# ---------------------------------------------------------------- which entry a journal cell holds
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One recorded value of a journal cell, as the settling rule sees it (see `models.MarkEntry`)."""
+
+    id: uuid.UUID  # the entry's identity on every server: breaks ties of equal stamps the same way everywhere
+    stamp: int  # kernel.hlc
+    value: str | None  # None: the cell was cleared
+    approved: bool = False  # an approved change request, written into a closed term
+
+
+def entry_held(entry: Entry, closure_stamp: int | None) -> bool:
+    """An entry of a closed term (`closure_stamp`: the closing in force, else None) is held when it
+    was stamped after the closing and is not an approved change: it arrived from another server
+    after the term was closed. It stays stored and shown to the director, and counts if the term is
+    reopened."""
+    return closure_stamp is not None and entry.stamp > closure_stamp and not entry.approved
+
+
+def cell_winner(entries: Iterable[Entry], closure_stamp: int | None = None) -> Entry | None:
+    """The entry a cell holds: the greatest (stamp, id) among those that count; None if none counts.
+
+    A pure function of the entries and the closing, so every server that holds the same ones settles
+    the cell to the same value, whatever order they arrived in.
+    """
+    counted = [e for e in entries if not entry_held(e, closure_stamp)]
+    return max(counted, key=lambda e: (e.stamp, e.id), default=None)
+
+
+def cell_value(entries: Iterable[Entry], closure_stamp: int | None = None) -> str | None:
+    """What the cell holds: the winner's value (None: no row, when it is a clear or nothing counts)."""
+    winner = cell_winner(entries, closure_stamp)
+    return None if winner is None else winner.value
+
+
+def entry_value_ok(field: str, value: str | None) -> bool:
+    """Whether an entry's value can stand in its cell: a received entry that cannot never counts."""
+    if value is None:
+        return True
+    if field == "attendance":
+        return value in (*ABSENCES, LATE)
+    if not value.isascii() or not value.isdecimal():
+        return False
+    number = int(value)
+    if field == "mark":
+        return FORMATIVE_MIN <= number <= FORMATIVE_MAX
+    return field == "points" and number <= POINTS_CEILING
+
+
+POINTS_CEILING = 32767  # what the points column holds; a work's own maximum is the service's check

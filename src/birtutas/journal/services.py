@@ -24,7 +24,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from birtutas.kernel import clock, notify
+from birtutas.kernel import clock, hlc, notify
 from birtutas.kernel.audit import record, record_many
 from birtutas.kernel.bulk import insert_rows
 from birtutas.kernel.context import Acting, service
@@ -35,7 +35,7 @@ from birtutas.registry.models import Organization, Person, Term, User
 from birtutas.registry.permissions import Action, Actor, require, visible
 from birtutas.registry.roles import Role
 
-from . import queries, rules
+from . import entries, queries, rules
 from .models import (
     Attendance,
     ChangeRequest,
@@ -44,6 +44,7 @@ from .models import (
     LearningObjective,
     Lesson,
     Mark,
+    MarkEntry,
     SchoolClass,
     SummativeWork,
     TeachingAssignment,
@@ -189,6 +190,7 @@ def _apply_cell(
         "organization_id": assignment.school_class.organization_id,
         "reason": reason,
         "key": _cell_key(student_id, lesson.pk),
+        "approved": approved,
     }
     changed = _write(Mark, "value", entry.mark, "mark", audit, student_id=student_id, lesson=lesson)
     changed |= _write(Attendance, "status", entry.attendance, "attendance", audit, student_id=student_id, lesson=lesson)
@@ -201,12 +203,26 @@ def _write(model, field: str, value, subject: str, audit: dict, **lookup) -> boo
     """Make the row identified by `lookup` hold `value` (None deletes it) and audit the change.
 
     Returns whether anything changed (a value set or cleared): only then is the family told. Runs inside the
-    caller's transaction, with the row locked, so concurrent writers queue instead of racing.
+    caller's transaction, with the row locked, so concurrent writers queue instead of racing. The write
+    is kept as a new entry of the cell's history (`entries`), stamped after every entry of the cell, so
+    the row written here is the one `entries.settle` would make: the entry is the cell's winner.
     """
     row = model.objects.select_for_update().filter(**lookup).first()
     before = getattr(row, field) if row else None
     if before == value:
         return False
+    place = lookup.get("lesson") or lookup["work"]
+    entries.append(
+        organization_id=audit["organization_id"],
+        student_id=lookup["student_id"],
+        field_name=subject,
+        value=value,
+        lesson_id=place.pk if "lesson" in lookup else None,
+        work_id=place.pk if "work" in lookup else None,
+        user=audit["user"],
+        reason=audit["reason"],
+        approved=audit.get("approved", False),
+    )
     if value is None:
         row.delete()
     elif row is None:
@@ -262,6 +278,7 @@ def _apply_points(
         "organization_id": assignment.school_class.organization_id,
         "reason": reason,
         "key": f"{student_id}:w{work.pk}",
+        "approved": approved,
     }
     if _write(Mark, "value", points, "points", audit, student_id=student_id, work=work):
         _notify_guardians(student_id, work, assignment, points)
@@ -449,7 +466,9 @@ def fit_lessons_to_timetable(
     wanted = _wanted_lessons(school_class, term, starting, set(holidays))
     future = Lesson.objects.filter(assignment__school_class=school_class, term=term, date__gte=starting)
     recorded = future.filter(
-        Exists(Mark.objects.filter(lesson=OuterRef("pk"))) | Exists(Attendance.objects.filter(lesson=OuterRef("pk")))
+        Exists(Mark.objects.filter(lesson=OuterRef("pk")))
+        | Exists(Attendance.objects.filter(lesson=OuterRef("pk")))
+        | Exists(MarkEntry.objects.filter(lesson=OuterRef("pk")))  # a cleared cell keeps its history
     )
     locked = set(recorded.values_list("assignment_id", "date", "period"))
     free = list(future.exclude(pk__in=recorded.values("pk")).values_list("pk", "assignment_id", "date", "period"))
@@ -810,6 +829,9 @@ def close_term(user: User, organization_id: int, term_id: int, *, confirmed_dige
         school_class__organization=organization, school_class__year=term.year
     )
     compute_term_grades(term, assignments, actor_id=user.pk, inputs=preview.inputs)
+    # Stamped after every entry of the term this server holds: they all count; an entry stamped later
+    # arrived from another server after the closing, and is held (see `entries`).
+    closure.stamp = hlc.stamp(after=entries.term_stamp(organization.pk, term.pk))
     closure.save()
     _audit(
         user,
@@ -856,6 +878,7 @@ def reopen_term(user: User, organization_id: int, term_id: int, *, reason: str) 
     closure.reopened_at = timezone.now()
     closure.reopen_reason = reason.strip()
     closure.save(update_fields=["reopened_by", "reopened_at", "reopen_reason"])
+    entries.settle(entries.later_than_closing(closure))  # what the closing held counts again
     _audit(
         user,
         organization_id,

@@ -39,6 +39,17 @@ def self_origin() -> uuid.UUID:
     return origin
 
 
+def retire_origin(reason: str) -> uuid.UUID:
+    """Stop numbering changes under this database's origin (its counters may collide with ones already
+    given out, after a restore from a backup) and open a new one."""
+    from django.utils import timezone
+
+    Origin.objects.filter(is_self=True, retired_at__isnull=True).update(
+        retired_at=timezone.now(), retired_reason=reason[:200]
+    )
+    return self_origin()
+
+
 def flush(*, progress=None) -> int:
     """Capture every dirty row; returns the number of records that changed. Safe to run at any time."""
     changed = 0

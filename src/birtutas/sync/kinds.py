@@ -13,10 +13,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import models
 
 from birtutas.curriculum.models import GradingPolicy, LearningObjective, Subject
+from birtutas.journal import entries as journal_entries
 from birtutas.journal import models as journal
 from birtutas.kernel.ids import SHARED, keyed_id, natural_id, uuid7
 from birtutas.kernel.models import AuditEvent
@@ -36,7 +36,12 @@ class Kind:
     immutable: bool = False
     many: tuple[str, ...] = ()  # many-to-many fields, travelling as a sorted list of uids
     skip: tuple[str, ...] = ()  # local fields that never travel
+    shared_without_owner: bool = False  # no organization: the ministry's (the default calendar), held by all
+    soft: tuple[str, ...] = ()  # references left empty where the target is outside this database's scope
     fields: list[models.Field] = field(default_factory=list)
+    # Called with the local ids of the records an incoming chunk wrote, in the chunk's transaction:
+    # the owning domain recomputes what it derives from them (a journal cell from its entries).
+    after_apply: Callable[[list[int]], None] | None = None
 
     @property
     def table(self) -> str:
@@ -61,7 +66,8 @@ class Kind:
         if self.partition is None:
             return {i: {SHARED} for i in ids}
         rows = self.model.objects.filter(pk__in=ids).values_list("pk", self.partition)
-        return {pk: {org} if org else set() for pk, org in rows}
+        empty = {SHARED} if self.shared_without_owner else set()
+        return {pk: {org} if org else empty for pk, org in rows}
 
 
 def _person_partitions(ids: list[int]) -> dict[int, set[uuid.UUID]]:
@@ -105,10 +111,26 @@ KINDS: list[Kind] = [
     Kind("curriculum.subject", Subject, key=("code",), central=True),
     Kind("curriculum.learningobjective", LearningObjective, key=("subject", "grade", "code"), central=True),
     Kind("curriculum.gradingpolicy", GradingPolicy, key=("code", "version"), central=True),
-    Kind("registry.academicyear", registry.AcademicYear, key=("organization", "name"), partition="organization__uid"),
-    Kind("registry.term", registry.Term, key=("year", "number"), partition="year__organization__uid"),
     Kind(
-        "registry.holiday", registry.Holiday, key=("year", "starts_on", "ends_on"), partition="year__organization__uid"
+        "registry.academicyear",
+        registry.AcademicYear,
+        key=("organization", "name"),
+        partition="organization__uid",
+        shared_without_owner=True,
+    ),
+    Kind(
+        "registry.term",
+        registry.Term,
+        key=("year", "number"),
+        partition="year__organization__uid",
+        shared_without_owner=True,
+    ),
+    Kind(
+        "registry.holiday",
+        registry.Holiday,
+        key=("year", "starts_on", "ends_on"),
+        partition="year__organization__uid",
+        shared_without_owner=True,
     ),
     Kind("registry.person", registry.Person, key=("iin",), partitioner=_person_partitions),
     Kind("registry.user", registry.User, key=("person",), partitioner=_user_partitions, skip=("last_login",)),
@@ -164,13 +186,25 @@ KINDS: list[Kind] = [
         key=("assignment", "term", "kind", "title", "date"),
         partition="assignment__school_class__organization__uid",
     ),
-    Kind("journal.termclosure", journal.TermClosure, partition="organization__uid"),
+    Kind(
+        "journal.markentry",
+        journal.MarkEntry,
+        partition="organization__uid",
+        immutable=True,
+        after_apply=journal_entries.settle_entries,
+    ),
+    Kind(
+        "journal.termclosure",
+        journal.TermClosure,
+        partition="organization__uid",
+        after_apply=journal_entries.settle_closures,
+    ),
     Kind("journal.changerequest", journal.ChangeRequest, partition="organization__uid"),
     Kind("journal.conversation", journal.Conversation, key=("student", "teacher"), partition="organization__uid"),
     Kind("journal.letter", journal.Letter, partition="conversation__organization__uid"),
     Kind("journal.announcement", journal.Announcement, partition="organization__uid"),
     Kind("registry.linkrequest", registry.LinkRequest, partition="organization__uid"),
-    Kind("kernel.auditevent", AuditEvent, partition="organization__uid", immutable=True),
+    Kind("kernel.auditevent", AuditEvent, partition="organization__uid", immutable=True, soft=("actor", "person")),
 ]
 
 BY_LABEL = {k.label: k for k in KINDS}
@@ -193,7 +227,9 @@ def kind_of(model: type[models.Model]) -> Kind | None:
 
 def person_key() -> bytes:
     """The secret every site of one deployment shares to derive person ids from IINs (see kernel.ids)."""
-    return settings.BIRTUTAS_PERSON_ID_KEY.encode()
+    from .identity import person_id_key
+
+    return person_id_key()
 
 
 def derive_uid(kind: Kind, values: dict, *, fk_uids: dict) -> uuid.UUID:

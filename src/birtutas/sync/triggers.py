@@ -58,7 +58,7 @@ def install(schema_editor, tables: list[str], owned: dict[str, tuple[str, str]] 
     """Install the dirty-marking trigger on `tables`, and on many-to-many tables `owned` ({table: (owner, column)})."""
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(PG_FUNCTION)
+        schema_editor.execute(PG_FUNCTION, params=None)  # its format('%I') is not a placeholder
     build = _postgres if vendor == "postgresql" else _sqlite
     for table in tables:
         for statement in build(table, None):

@@ -21,9 +21,12 @@ OWNED = {"journal_lesson_objectives": ("journal_lesson", "lesson_id")}
 
 def install(apps, schema_editor):
     triggers.install(schema_editor, TABLES, OWNED)
-    for table in TABLES:  # existing rows: captured by the first `birtutas sync capture` (resumable, with progress)
+    # Existing rows: captured by the first `birtutas sync capture` (resumable, with progress). A row may
+    # be dirty already (this migration undone and done again over a `sync_dirty` that was kept).
+    for table in TABLES:
         schema_editor.execute(
-            f"INSERT INTO sync_dirty (tbl, row_id, uid) SELECT '{table}', id, uid FROM {table}"  # noqa: S608 - fixed names
+            f"INSERT INTO sync_dirty (tbl, row_id, uid) SELECT '{table}', t.id, t.uid FROM {table} t "  # noqa: S608 - fixed names
+            f"WHERE NOT EXISTS (SELECT 1 FROM sync_dirty d WHERE d.tbl = '{table}' AND d.row_id = t.id)"
         )
 
 
