@@ -83,6 +83,8 @@ def navigation(request):
             nav["people"] = actor.organization_ids(SCHOOL_ADMIN_ROLES)[:1]
         # An officer of a district or region reopens closed terms; an analyst does not.
         nav["closures"] = hat.key == "officer" and actor.area(OFFICER_ROLES) is not None
+        # Sync: a school server's director sees what waits; officers see which of their schools are silent.
+        nav["sync"] = (hat.key == "director" and bool(settings.NODE_FILE)) or bool(nav["closures"])
     # Letters: a family, a teacher or the school's administration writes; every member of a school
     # reads its announcements.
     nav["messages"] = bool(actor.ward_ids) or bool(roles_held & set(SCHOOL_MEMBER_ROLES))
