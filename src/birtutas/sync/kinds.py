@@ -238,6 +238,8 @@ def derive_uid(kind: Kind, values: dict, *, fk_uids: dict) -> uuid.UUID:
         return keyed_id(person_key(), kind.label, values["iin"])
     if kind.key is None or (kind.label == "registry.organization" and not values.get("bin")):
         return uuid7()
+    if kind.label == "registry.user" and values.get("person_id") is None:
+        return uuid7()  # an account of no person (a system administrator) is its own thing on each server
     parts = [fk_uids.get(k, values.get(_column(kind, k))) for k in kind.key]
     return natural_id(kind.label, *parts)
 
