@@ -77,6 +77,7 @@ def own_objects(world) -> dict:
         "organization_id": a.organization.pk,
         "request_id": a.change_request.pk,
         "person_id": a.student.pk,
+        "session_id": "0b7c4a59-7d59-4e37-9d1c-2f1f6f1d0c8e",  # a sync transfer session nobody opened
     }
 
 

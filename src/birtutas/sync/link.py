@@ -48,6 +48,8 @@ def _guarded(view):
             return view(request, *args, **kwargs)
         except ServiceError as error:
             return _error(error)
+        except (ValueError, KeyError, TypeError, IndexError):  # a malformed request body or query
+            return JsonResponse({"error": "malformed", "detail": "malformed request"}, status=400)
 
     wrapper.__name__ = view.__name__
     return csrf_exempt(wrapper)
