@@ -133,18 +133,11 @@ KINDS: list[Kind] = [
         shared_without_owner=True,
     ),
     Kind("registry.person", registry.Person, key=("iin",), partitioner=_person_partitions),
-    Kind("registry.user", registry.User, key=("person",), partitioner=_user_partitions, skip=("last_login",)),
     Kind(
         "registry.membership",
         registry.Membership,
         key=("person", "role", "organization"),
         partition="organization__uid",
-    ),
-    Kind(
-        "registry.guardianship",
-        registry.Guardianship,
-        key=("guardian", "student"),
-        partitioner=_guardianship_partitions,
     ),
     Kind(
         "journal.schoolclass",
@@ -157,6 +150,14 @@ KINDS: list[Kind] = [
         journal.Enrollment,
         key=("school_class", "student"),
         partition="school_class__organization__uid",
+    ),
+    # After the school's classes and enrollments: an account or a family link is checked against them.
+    Kind("registry.user", registry.User, key=("person",), partitioner=_user_partitions, skip=("last_login",)),
+    Kind(
+        "registry.guardianship",
+        registry.Guardianship,
+        key=("guardian", "student"),
+        partitioner=_guardianship_partitions,
     ),
     Kind(
         "journal.teachingassignment",

@@ -42,6 +42,7 @@ def check_before(kind, r: dict, pk: int | None, sender) -> None:
 
 def check_after(kind, r: dict, pk: int, sender) -> None:
     if kind.label in FAN_OUT:
+        PEOPLE_CHECKS[kind.label](kind.model.objects.get(pk=pk), sender.partition)
         return
     held = {str(p) for p in kind.partitions([pk]).get(pk, set())}
     if held != {sender.partition}:
@@ -63,6 +64,38 @@ def _entry_author_may_write(entry) -> None:
 
 
 WRITE_CHECKS = {"journal.markentry": _entry_author_may_write}
+
+
+def _in_school(person_id: int, school: str) -> bool:
+    from .kinds import BY_LABEL
+
+    return school in {str(p) for p in BY_LABEL["registry.person"].partitions([person_id]).get(person_id, set())}
+
+
+def _person(person, school: str) -> None:
+    """A node registers new people (a new pupil's row comes before the enrollment that places them); it
+    never changes an IIN, which would move someone's identity and records."""
+    from .kinds import BY_LABEL, derive_uid
+
+    if derive_uid(BY_LABEL["registry.person"], {"iin": person.iin}, fk_uids={}) != person.uid:
+        raise _refused("identity", "an IIN that does not match the person's id")
+
+
+def _account(user, school: str) -> None:
+    """An account comes from a node only for a person of its school, and never with the keys of the system."""
+    if user.is_superuser or user.is_staff:
+        raise _refused("not_permitted", "a system administrator's account")
+    if user.person_id is None or not _in_school(user.person_id, school):
+        raise _refused("other_school", "an account of someone outside the school")
+
+
+def _family_link(guardianship, school: str) -> None:
+    """A node links a parent only to a child of its school: never a door into another school's diary."""
+    if not _in_school(guardianship.student_id, school):
+        raise _refused("other_school", "a child of another school")
+
+
+PEOPLE_CHECKS = {"registry.person": _person, "registry.user": _account, "registry.guardianship": _family_link}
 
 
 def record_refusal(kind, r: dict, sender, refusal) -> None:

@@ -167,3 +167,54 @@ def test_a_missing_capture_trigger_stops_the_server():
     assert error.id == "sync.E001" and "journal_lesson" in error.msg
     triggers.install(Editor, ["journal_lesson"])
     assert capture_triggers_installed(databases=["default"]) == []
+
+
+def test_an_account_for_someone_of_another_school_is_refused(world):
+    from birtutas.registry.models import User
+
+    w, sender = world
+    record = own_partition(state(w.a.guardian, "registry.user"), w.a.organization)
+    record["uid"] = str(uuid.uuid4())
+    record["values"]["username"] = "takeover"
+    record["values"]["password"] = "argon2$forged"
+    person = w.b.classmate  # no account yet: whoever holds one may read their diary at the centre
+    assert not User.objects.filter(person=person).exists()
+    person.refresh_from_db()
+    record["values"]["person"] = str(person.uid)
+    outcome = send(record, sender)
+    assert [r["reason"] for r in outcome.refused] == ["other_school"]
+    assert not User.objects.filter(username="takeover").exists()
+
+
+def test_a_system_administrator_account_from_a_node_is_refused(world):
+    from birtutas.registry.models import User
+
+    w, sender = world
+    record = own_partition(bump(state(w.a.teacher, "registry.user"), "is_superuser", True), w.a.organization)
+    outcome = send(record, sender)
+    assert [r["reason"] for r in outcome.refused] == ["not_permitted"]
+    assert not User.objects.get(pk=w.a.teacher.pk).is_superuser
+
+
+def test_a_family_link_to_a_child_of_another_school_is_refused(world):
+    from birtutas.registry.models import Guardianship
+
+    w, sender = world
+    link = Guardianship.objects.get(guardian=w.a.guardian.person, student=w.a.student)
+    record = own_partition(state(link, "registry.guardianship"), w.a.organization)
+    w.b.student.refresh_from_db()
+    record["uid"] = str(uuid.uuid4())
+    record["values"]["student"] = str(w.b.student.uid)
+    outcome = send(record, sender)
+    assert [r["reason"] for r in outcome.refused] == ["other_school"]
+    assert not Guardianship.objects.filter(guardian=w.a.guardian.person, student=w.b.student).exists()
+
+
+def test_an_iin_is_never_changed_from_a_node(world):
+    w, sender = world
+    student = w.a.student
+    record = own_partition(bump(state(student, "registry.person"), "iin", "080215650123"), w.a.organization)
+    outcome = send(record, sender)
+    assert [r["reason"] for r in outcome.refused] == ["identity"]
+    student.refresh_from_db()
+    assert student.iin != "080215650123"
