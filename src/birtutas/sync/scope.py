@@ -63,7 +63,15 @@ def _entry_author_may_write(entry) -> None:
         raise _refused("not_permitted", f"account {entry.actor_id} may not write this mark")
 
 
-WRITE_CHECKS = {"journal.markentry": _entry_author_may_write}
+def _school_role(membership) -> None:
+    """Roles a school gives: never an officer's, an analyst's or a system administrator's."""
+    from birtutas.registry.roles import AREA_ROLES, Role
+
+    if membership.role in (*AREA_ROLES, Role.SYSADMIN) or membership.district_id or membership.region_id:
+        raise _refused("not_permitted", f"the role {membership.role} is not a school's to give")
+
+
+WRITE_CHECKS = {"journal.markentry": _entry_author_may_write, "registry.membership": _school_role}
 
 
 def _in_school(person_id: int, school: str) -> bool:

@@ -218,3 +218,17 @@ def test_an_iin_is_never_changed_from_a_node(world):
     assert [r["reason"] for r in outcome.refused] == ["identity"]
     student.refresh_from_db()
     assert student.iin != "080215650123"
+
+
+@pytest.mark.parametrize("role", ["ministry_analyst", "district_officer", "sysadmin"])
+def test_a_node_cannot_give_a_role_above_the_school(world, role):
+    from birtutas.registry.models import Membership
+
+    w, sender = world
+    membership = Membership.objects.filter(person=w.a.teacher.person, organization=w.a.organization).first()
+    record = own_partition(state(membership, "registry.membership"), w.a.organization)
+    record["uid"] = str(uuid.uuid4())
+    record["values"]["role"] = role
+    outcome = send(record, sender)
+    assert [r["reason"] for r in outcome.refused] == ["not_permitted"]
+    assert not Membership.objects.filter(person=w.a.teacher.person, role=role).exists()
