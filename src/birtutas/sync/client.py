@@ -21,7 +21,7 @@ from . import engine, frames, have, identity, nodes
 from .apply import Sender
 from .capture import retire_origin, self_origin
 from .frames import TransferError
-from .models import Session
+from .models import Refusal, Session
 
 TIMEOUT = 60
 
@@ -165,6 +165,7 @@ def _push(link: Link, site, answer: dict, session: Session, partitions, report: 
                 raise LinkError("the central server expects another chunk; the next sync resumes from it") from None
             raise
         ack = json.loads(body)
+        _keep_refusals(ack.get("refused", []), remote)
         report.refused += ack.get("refused", [])
         after = ack["last_key"]
         seq += 1
@@ -217,6 +218,16 @@ def _pull(link: Link, site, answer: dict, session: Session, partitions, report: 
             engine.finish(plan)
     link.json("POST", f"pull/{remote}/done", {})
     _done(session, report.pulled, report.bytes_down)
+
+
+def _keep_refusals(refused: list[dict], session: str) -> None:
+    """What the centre would not take stays listed here too, for the school's director to see and settle."""
+    Refusal.objects.bulk_create(
+        [
+            Refusal(session=session, kind=r.get("kind", "")[:40], uid=r.get("uid"), reason=r.get("reason", "")[:40])
+            for r in refused
+        ]
+    )
 
 
 def _done(session: Session, records: int, size: int) -> None:
