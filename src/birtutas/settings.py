@@ -43,9 +43,10 @@ NODE_FILE = os.environ.get("BIRTUTAS_NODE_FILE", "")
 SYNC_KEYS_DIR = Path(os.environ.get("BIRTUTAS_SYNC_KEYS_DIR", VAR_DIR / "keys"))
 SYNC_STALE_DAYS = int(os.environ.get("BIRTUTAS_SYNC_STALE_DAYS", "7"))
 SYNC_BASE_PATH = os.environ.get("BIRTUTAS_SYNC_BASE_PATH", "api/sync/v1/")
-BIRTUTAS_PERSON_ID_KEY = os.environ.get("BIRTUTAS_PERSON_ID_KEY", "person-ids:" + SECRET_KEY)
-if PRODUCTION and BIRTUTAS_PERSON_ID_KEY.endswith(DEVELOPMENT_SECRET_KEY):
-    raise ImproperlyConfigured("BIRTUTAS_PERSON_ID_KEY must be set in production.")
+# Never derived from SECRET_KEY: every school server holds this one, and must not hold that.
+BIRTUTAS_PERSON_ID_KEY = os.environ.get("BIRTUTAS_PERSON_ID_KEY", "" if PRODUCTION else "development-person-ids")
+if PRODUCTION and (len(BIRTUTAS_PERSON_ID_KEY) < 32 or BIRTUTAS_PERSON_ID_KEY in SECRET_KEY):
+    raise ImproperlyConfigured("BIRTUTAS_PERSON_ID_KEY must be set in production: a random value, not the secret key.")
 
 SITE_URL = os.environ.get("BIRTUTAS_SITE_URL", "http://127.0.0.1:8000/")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("BIRTUTAS_CSRF_TRUSTED_ORIGINS", "").split(",") if o]

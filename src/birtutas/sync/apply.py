@@ -45,6 +45,9 @@ class Outcome:
     conflicts: int = 0
 
 
+SECRET_FIELDS = {"password", "session_token"}
+
+
 class Refused(Exception):
     def __init__(self, reason: str, detail: str = ""):
         super().__init__(reason)
@@ -89,15 +92,15 @@ def _apply_kind(kind: Kind, records: list[dict], sender: Sender, out: Outcome) -
         records = []
     for r in records:
         try:
+            pk = existing.get(r["uid"])
+            if sender.node is not None:
+                _check_before(kind, r, pk, sender)  # before parking too: a parked record is retried for its sender
             missing = _missing_parents(kind, r, resolved, relations)
             if missing:
-                _park(kind, r, missing)
+                _park(kind, r, missing, sender)
                 out.parked += 1
                 continue
             with transaction.atomic():
-                pk = existing.get(r["uid"])
-                if sender.node is not None:
-                    _check_before(kind, r, pk, sender)
                 if kind.immutable:
                     if pk is not None:
                         out.unchanged += 1
@@ -160,7 +163,7 @@ def _insert(kind: Kind, r: dict, resolved: dict) -> int:
         with transaction.atomic():
             kind.model.objects.bulk_create([obj])
     except IntegrityError as error:
-        raise Refused("duplicate", str(error)[:200]) from error
+        raise Refused("duplicate", "another record holds the same key") from error
     pk = kind.model.objects.filter(uid=r["uid"]).values_list("pk", flat=True).get()
     _keep_creation_times(kind, pk, values)
     return pk
@@ -203,7 +206,7 @@ def _merge(kind: Kind, r: dict, pk: int | None, record: Record | None, resolved:
                 with transaction.atomic():
                     kind.model.objects.filter(pk=pk).delete()
             except (ProtectedError, IntegrityError) as error:
-                raise Refused("in_use", str(error)[:200]) from error
+                raise Refused("in_use", "other records refer to it") from error
         pk = None
     elif pk is None:
         pk = _insert(kind, r, resolved)
@@ -217,7 +220,7 @@ def _merge(kind: Kind, r: dict, pk: int | None, record: Record | None, resolved:
                 with transaction.atomic():
                     kind.model.objects.filter(pk=pk).update(**columns)
             except IntegrityError as error:
-                raise Refused("duplicate", str(error)[:200]) from error
+                raise Refused("duplicate", "another record holds the same key") from error
         for name in kind.many:
             if name in taken:
                 _set_many(kind, pk, name, incoming_values.get(name) or [], resolved)
@@ -238,6 +241,8 @@ def _conflict(kind: Kind, r: dict, outcome, local_clocks: dict, record, pk) -> N
     kept_value, replaced_value = (
         (incoming_value, local_value) if outcome.take_incoming else (local_value, incoming_value)
     )
+    if outcome.name in SECRET_FIELDS:  # a password hash is never shown, not even to a director
+        kept_value = replaced_value = None
     partitions = [p for p, _o, _c in r["rmc"]] or [str(uuid.UUID(int=0))]
     cid = natural_id("sync.conflict", kind.label, r["uid"], outcome.name, replaced[0], replaced[1] or "")
     Conflict.objects.bulk_create(
@@ -304,7 +309,7 @@ def _insert_many(kind: Kind, records, existing, resolved, relations, out: Outcom
             continue
         missing = _missing_parents(kind, r, resolved, relations)
         if missing:
-            _park(kind, r, missing)
+            _park(kind, r, missing, Sender())  # only a trusted peer's records come this way
             out.parked += 1
             continue
         seen.add(r["uid"])
@@ -317,17 +322,23 @@ def _insert_many(kind: Kind, records, existing, resolved, relations, out: Outcom
     _record_changes(kind, kept)
 
 
-def _park(kind: Kind, r: dict, missing: str) -> None:
-    Parked.objects.update_or_create(kind=kind.label, uid=r["uid"], defaults={"payload": r, "missing": missing})
+def _sender_key(sender: Sender) -> str | None:
+    return None if sender.node is None else str(sender.node.pk)
+
+
+def _park(kind: Kind, r: dict, missing: str, sender: Sender) -> None:
+    payload = {**r, "_sender": _sender_key(sender)}
+    Parked.objects.update_or_create(kind=kind.label, uid=r["uid"], defaults={"payload": payload, "missing": missing})
 
 
 def retry_parked(sender: Sender) -> Outcome:
     """Apply again what waited for a parent, once a transfer is complete; what still lacks one stays parked."""
-    parked = list(Parked.objects.order_by("since"))
+    mine = _sender_key(sender)
+    parked = [p for p in Parked.objects.order_by("since") if p.payload.get("_sender") == mine]
     if not parked:
         return Outcome()
     Parked.objects.filter(pk__in=[p.pk for p in parked]).delete()
-    return apply([p.payload for p in parked], sender)
+    return apply([{k: v for k, v in p.payload.items() if k != "_sender"} for p in parked], sender)
 
 
 def _refuse(kind: Kind, r: dict, sender: Sender, refusal: Refused, out: Outcome) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import engine, frames, have, identity, nodes
+from . import link as link_api
 from .apply import Sender
 from .capture import retire_origin, self_origin
 from .frames import TransferError
@@ -53,12 +55,18 @@ class Link:
             raise LinkError(f"not a web address: {base_url}")
         self.base = base_url.rstrip("/") + "/"
         self.timeout = timeout
+        self.signing_key = None
 
     def call(self, method: str, path: str, data: bytes | None = None, content_type="application/json"):
         # The centre's URL from the node's registration: http(s) only, checked in __init__.
         request = urllib.request.Request(self.base + path, data=data, method=method)  # noqa: S310
         if data is not None:
             request.add_header("Content-Type", content_type)
+        if self.signing_key is not None:  # every request after hello is signed: a session id alone opens nothing
+            parts = urllib.parse.urlsplit(self.base + path)
+            signed = parts.path + (f"?{parts.query}" if parts.query else "")
+            message = link_api.request_message(method, signed, data or b"")
+            request.add_header(link_api.SIGNATURE_HEADER, self.signing_key.sign(message).hex())
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310
                 return answer.status, answer.read()
@@ -106,6 +114,7 @@ def sync_once(base_url: str | None = None, *, progress=None, link: Link | None =
             "now": int(time.time() * 1000),
         },
     )
+    link.signing_key = site.signing_key
     if answer.get("rewound"):
         # The centre has changes of our origin that we lack: this database was restored from a backup.
         # Open a new origin so no counter is given twice; the pull below brings the lost changes back.

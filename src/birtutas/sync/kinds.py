@@ -71,13 +71,13 @@ class Kind:
 
 
 def _person_partitions(ids: list[int]) -> dict[int, set[uuid.UUID]]:
-    """A person is in every school where they hold a role, study, or have a child who studies."""
+    """A person is in every school where they hold a role, study, or have a child who studies, now."""
     found: dict[int, set[uuid.UUID]] = defaultdict(set)
-    for pk, org in registry.Membership.objects.filter(person_id__in=ids, organization__isnull=False).values_list(
-        "person_id", "organization__uid"
-    ):
+    for pk, org in registry.Membership.objects.filter(
+        person_id__in=ids, organization__isnull=False, ended_on__isnull=True
+    ).values_list("person_id", "organization__uid"):
         found[pk].add(org)
-    for pk, org in journal.Enrollment.objects.filter(student_id__in=ids).values_list(
+    for pk, org in journal.Enrollment.objects.filter(student_id__in=ids, left_on__isnull=True).values_list(
         "student_id", "school_class__organization__uid"
     ):
         found[pk].add(org)
@@ -89,6 +89,14 @@ def _person_partitions(ids: list[int]) -> dict[int, set[uuid.UUID]]:
         for ward, orgs in _person_partitions(list(by_ward)).items():
             for guardian in by_ward[ward]:
                 found[guardian] |= orgs
+    return {i: found.get(i, set()) for i in ids}
+
+
+def _audit_partitions(ids: list[int]) -> dict[int, set[uuid.UUID]]:
+    """An event travels with its school's records; what the sync itself derived here (grades recomputed
+    after a closing arrived) each server derives and records for itself."""
+    rows = AuditEvent.objects.filter(pk__in=ids).exclude(via="sync").values_list("pk", "organization__uid")
+    found = {pk: {org} for pk, org in rows if org}
     return {i: found.get(i, set()) for i in ids}
 
 
@@ -205,7 +213,13 @@ KINDS: list[Kind] = [
     Kind("journal.letter", journal.Letter, partition="conversation__organization__uid"),
     Kind("journal.announcement", journal.Announcement, partition="organization__uid"),
     Kind("registry.linkrequest", registry.LinkRequest, partition="organization__uid"),
-    Kind("kernel.auditevent", AuditEvent, partition="organization__uid", immutable=True, soft=("actor", "person")),
+    Kind(
+        "kernel.auditevent",
+        AuditEvent,
+        partitioner=_audit_partitions,
+        immutable=True,
+        soft=("actor", "person"),
+    ),
 ]
 
 BY_LABEL = {k.label: k for k in KINDS}

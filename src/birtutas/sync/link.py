@@ -17,6 +17,7 @@ refused whole (400/403) with the reason. A revoked node is refused on every call
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import uuid
 
@@ -28,10 +29,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from birtutas.kernel.errors import Conflict, NotFound, ServiceError
 
-from . import engine, frames, have, identity, nodes
+from . import engine, errors, frames, have, identity, nodes
 from .apply import Sender
 from .capture import retire_origin, self_origin
-from .models import Node, Session
+from .models import Node, Origin, Session
 
 SESSION_HOURS = 12
 
@@ -134,17 +135,36 @@ def _session(node: Node, kind: str, resume: str | None) -> Session:
     return Session.objects.create(peer=node.pk, kind=kind)
 
 
-def _open(session_id, kind: str) -> tuple[Session, Node]:
+def _open(request, session_id, kind: str) -> tuple[Session, Node]:
+    """The session, if the request is signed by the node that opened it: a session id alone opens nothing."""
     session = Session.objects.filter(pk=session_id, kind=kind, state=Session.State.OPEN).first()
     if session is None or session.started_at < timezone.now() - dt.timedelta(hours=SESSION_HOURS):
         raise NotFound()
-    return session, nodes.check_node(session.peer)
+    node = nodes.check_node(session.peer)
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    try:
+        identity.verify(
+            node.signing_key,
+            request_message(request.method, request.get_full_path(), request.body),
+            bytes.fromhex(signature),
+        )
+    except (ValueError, errors.BadSignature):
+        raise frames.BadSignature() from None  # 403: whoever asks is not the node
+    return session, node
+
+
+SIGNATURE_HEADER = "X-Birtutas-Signature"
+
+
+def request_message(method: str, path: str, body: bytes) -> bytes:
+    """What a node signs for each request after hello: the method, the path with its query, the body's hash."""
+    return f"birtutas-sync-request|{method.upper()}|{path}|".encode() + hashlib.sha256(body or b"").digest()
 
 
 @require_POST
 @_guarded
 def push(request, session_id):
-    session, node = _open(session_id, Session.Kind.PUSH)
+    session, node = _open(request, session_id, Session.Kind.PUSH)
     frame = frames.unpack(request.body, identity.public_key(node.signing_key))
     header = frame.header
     site = identity.this_site()
@@ -158,7 +178,7 @@ def push(request, session_id):
         if _key(header.get("after")) != last:
             raise Conflict(f"expected the chunk after {session.last_key}", details=[session.last_key])
         outcome = engine.apply_chunk(frame.body, Sender(node=node, session=session.id))
-        session.plan = header.get("plan") or session.plan
+        session.plan = _clamped(header.get("plan") or session.plan, node)
         session.last_key = header["last_key"]
         session.chunks += 1
         session.records += header.get("n", 0)
@@ -172,7 +192,7 @@ def push(request, session_id):
 @require_POST
 @_guarded
 def push_done(request, session_id):
-    session, node = _open(session_id, Session.Kind.PUSH)
+    session, node = _open(request, session_id, Session.Kind.PUSH)
     with transaction.atomic():
         engine.settle(Sender(node=node, session=session.id))
         engine.finish(session.plan or {})
@@ -183,7 +203,7 @@ def push_done(request, session_id):
 @require_GET
 @_guarded
 def pull(request, session_id):
-    session, node = _open(session_id, Session.Kind.PULL)
+    session, node = _open(request, session_id, Session.Kind.PULL)
     after = json.loads(request.GET["after"]) if request.GET.get("after") else None
     partitions = engine.scope_partitions(node.organization.uid)
     chunk = next(engine.chunks(session.plan, partitions, after=after), None)
@@ -208,7 +228,7 @@ def pull(request, session_id):
 @require_POST
 @_guarded
 def pull_done(request, session_id):
-    session, node = _open(session_id, Session.Kind.PULL)
+    session, node = _open(request, session_id, Session.Kind.PULL)
     with transaction.atomic():
         # what the node now holds: kept as its holdings, so a USB bundle later carries only what it lacks
         have.raise_all(
@@ -217,6 +237,19 @@ def pull_done(request, session_id):
         )
         _close(session, node, "pull")
     return JsonResponse({"done": True})
+
+
+def _clamped(plan: dict, node: Node) -> dict:
+    """What a node's push may claim to have brought: its own school's partition, never this server's origin.
+
+    `push_done` raises what the centre holds by the plan: a plan naming another school, the reference
+    data or the centre's own changes would make the centre skip real changes.
+    """
+    school, mine = (
+        str(node.organization.uid),
+        {str(o) for o in Origin.objects.filter(is_self=True).values_list("id", flat=True)},
+    )
+    return {school: {o: span for o, span in (plan or {}).get(school, {}).items() if o not in mine}}
 
 
 def _close(session: Session, node: Node, direction: str) -> None:

@@ -32,12 +32,29 @@ def check_before(kind, r: dict, pk: int | None, sender) -> None:
         if partition != school:
             raise _refused("other_school", f"partition {partition}")
     if pk is not None:
-        held = kind.partitions([pk]).get(pk, set())
-        if kind.label in FAN_OUT:
-            if not any(str(p) == school for p in held):
-                raise _refused("other_school", "a person of another school")
-        elif {str(p) for p in held} != {school}:
-            raise _refused("other_school", "a record of another school")
+        held = {str(p) for p in kind.partitions([pk]).get(pk, set())}
+        # Someone who is also in another school (a teacher of two schools, a pupil who moved) is
+        # changed at the centre, never from one school's server.
+        if held != {school}:
+            raise _refused("other_school", "a record or person of another school")
+    placed = PLACES_PERSON.get(kind.label)
+    if placed and (r["values"] or {}).get(placed):
+        _only_here(r["values"][placed], school)
+
+
+# Records that place a person in a school: the person must be new, or in this school alone, at the
+# centre, before the write; else a node could pull anyone of another school into its own.
+PLACES_PERSON = {"registry.membership": "person", "journal.enrollment": "student", "registry.guardianship": "student"}
+
+
+def _only_here(person_uid: str, school: str) -> None:
+    from birtutas.registry.models import Person
+
+    pk = Person.objects.filter(uid=person_uid).values_list("pk", flat=True).first()
+    if pk is None:
+        return  # not at the centre: parked or refused by the foreign key
+    if not {str(p) for p in _person_partitions(pk)} <= {school}:
+        raise _refused("other_school", "a person of another school")
 
 
 def check_after(kind, r: dict, pk: int, sender) -> None:
@@ -74,10 +91,14 @@ def _school_role(membership) -> None:
 WRITE_CHECKS = {"journal.markentry": _entry_author_may_write, "registry.membership": _school_role}
 
 
-def _in_school(person_id: int, school: str) -> bool:
+def _person_partitions(person_id: int) -> set:
     from .kinds import BY_LABEL
 
-    return school in {str(p) for p in BY_LABEL["registry.person"].partitions([person_id]).get(person_id, set())}
+    return BY_LABEL["registry.person"].partitions([person_id]).get(person_id, set())
+
+
+def _in_school(person_id: int, school: str) -> bool:
+    return {str(p) for p in _person_partitions(person_id)} == {school}
 
 
 def _person(person, school: str) -> None:

@@ -232,3 +232,33 @@ def test_a_node_cannot_give_a_role_above_the_school(world, role):
     outcome = send(record, sender)
     assert [r["reason"] for r in outcome.refused] == ["not_permitted"]
     assert not Membership.objects.filter(person=w.a.teacher.person, role=role).exists()
+
+
+def test_a_push_claims_only_its_own_school_and_never_the_centres_changes(world):
+    from birtutas.sync.link import _clamped
+
+    w, sender = world
+    a, b, shared = str(w.a.organization.uid), str(w.b.organization.uid), str(SHARED)
+    mine, theirs = str(capture.self_origin()), str(uuid.uuid4())
+    plan = {b: {theirs: [0, 10**15]}, shared: {mine: [0, 10**15]}, a: {mine: [0, 10**15], theirs: [3, 9]}}
+    assert _clamped(plan, sender.node) == {a: {theirs: [3, 9]}}
+
+
+def test_a_parked_record_is_retried_only_for_the_node_that_sent_it(world):
+    from birtutas.sync.apply import retry_parked
+    from birtutas.sync.models import Parked
+
+    w, sender = world
+    other = Sender(
+        node=Node.objects.create(organization=w.b.organization, name="B", signing_key="11" * 32, box_key="x")
+    )
+    lesson = w.a.lessons_a[2]
+    record = own_partition(state(lesson, "journal.lesson"), w.a.organization)
+    record["uid"] = str(uuid.uuid4())
+    record["values"]["assignment"] = str(uuid.uuid4())  # a parent that has not arrived
+    assert send(record, sender).parked == 1
+    with engine.acting_via(engine.Via.SYNC), engine.writing():
+        assert retry_parked(other).parked == 0  # B's settling leaves A's record alone
+    assert Parked.objects.filter(uid=record["uid"]).exists()
+    with engine.acting_via(engine.Via.SYNC), engine.writing():
+        assert retry_parked(sender).parked == 1  # still waiting for its parent, for A
