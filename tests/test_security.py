@@ -17,6 +17,7 @@ from birtutas.testing import signed_in
 PRODUCTION_ENV = {
     "BIRTUTAS_ENV": "production",
     "BIRTUTAS_SECRET_KEY": "x" * 20 + "-production-secret-key-long-enough-0123456789",
+    "BIRTUTAS_PERSON_ID_KEY": "person-ids-of-this-deployment-" + "y" * 20,
     "BIRTUTAS_ALLOWED_HOSTS": "birtutas.example.kz",
 }
 
@@ -32,6 +33,16 @@ def test_production_refuses_the_development_secret_key():
     result = run_birtutas("check", env={"BIRTUTAS_ENV": "production"})
     assert result.returncode != 0
     assert "BIRTUTAS_SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_run_without_its_own_person_id_key():
+    # Every school server holds this key: it must never be (or contain) the secret key.
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "BIRTUTAS_PERSON_ID_KEY"}
+    result = run_birtutas("check", env=env)
+    assert result.returncode != 0
+    assert "BIRTUTAS_PERSON_ID_KEY" in result.stderr
+    result = run_birtutas("check", env={**env, "BIRTUTAS_PERSON_ID_KEY": env["BIRTUTAS_SECRET_KEY"]})
+    assert result.returncode != 0
 
 
 def test_check_deploy_is_clean_in_production():
