@@ -4,7 +4,7 @@ PYTHON ?= python3
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: install install-base translations translations-base demo test lint lock system-packages clean
+.PHONY: install install-base translations translations-base demo node test lint lock system-packages clean
 
 # Installs come from the lock files, every package checked against its hash, so a fresh machine gets
 # what CI tested. A stamp per lock file: a second run reinstalls only when a lock file changed
@@ -43,6 +43,12 @@ demo: translations-base
 	BIRTUTAS_DEMO=1 $(BIN)/birtutas demo_data
 	@echo "Open http://127.0.0.1:$(PORT)/ and sign in as teacher, student, parent, director or analyst (password: demo)"
 	BIRTUTAS_DEMO=1 BIRTUTAS_DEBUG=0 $(BIN)/birtutas runserver 127.0.0.1:$(PORT)
+
+# A central server (var/centre, port PORT) and a school node (var/node, port NODE_PORT) with demo data, both in
+# the background, and the node's first sync to watch. Stop both: scripts/node-demo.sh stop.
+NODE_PORT ?= 8001
+node: translations-base
+	PORT=$(PORT) NODE_PORT=$(NODE_PORT) BIN=$(abspath $(BIN)) scripts/node-demo.sh
 
 # The distribution's Chromium drives the browser tests and GNU gettext checks the catalogues;
 # installed when we may (root), else the tests that need them are skipped (CI requires them).
