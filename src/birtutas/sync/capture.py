@@ -15,6 +15,7 @@ row held until commit, so a reader never sees counter n+1 committed before n.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 
@@ -53,6 +54,7 @@ def retire_origin(reason: str) -> uuid.UUID:
 def flush(*, progress=None) -> int:
     """Capture every dirty row; returns the number of records that changed. Safe to run at any time."""
     changed = 0
+    _check_not_restored()
     while True:
         with transaction.atomic():
             batch = list(Dirty.objects.order_by("id").values_list("id", "tbl", "row_id", "uid")[:BATCH])
@@ -60,8 +62,49 @@ def flush(*, progress=None) -> int:
                 return changed
             changed += _capture(batch)
             Dirty.objects.filter(id__in=[b[0] for b in batch]).delete()
+            transaction.on_commit(_keep_high_water)
         if progress:
             progress(changed)
+
+
+def _high_water_file():
+    """A node keeps the counters it gave out beside its database, in a file a restored database cannot rewind."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    return Path(settings.NODE_FILE + ".counters") if settings.NODE_FILE else None
+
+
+def _keep_high_water() -> None:
+    path = _high_water_file()
+    if path is None:
+        return
+    origin = self_origin()
+    counters = {str(p): v for p, v in Counter.objects.filter(origin=origin).values_list("partition", "value")}
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"origin": str(origin), "counters": counters}))
+    temporary.replace(path)
+
+
+def _check_not_restored() -> None:
+    """If this database gave out fewer counters than its file says, it was restored from a backup: the
+    counters after its restore point were given to changes the centre may hold already, so this
+    database numbers its new changes under a new origin."""
+    path = _high_water_file()
+    if path is None or not path.exists():
+        return
+    try:
+        kept = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    origin = str(self_origin())
+    if kept.get("origin") != origin:
+        return
+    mine = {str(p): v for p, v in Counter.objects.filter(origin=origin).values_list("partition", "value")}
+    if any(value > mine.get(partition, 0) for partition, value in kept.get("counters", {}).items()):
+        retire_origin("restored from a backup: this server had given out more counters than its database holds")
+        _keep_high_water()
 
 
 def flush_rows(kind: Kind, ids: list[int]) -> None:

@@ -7,6 +7,7 @@ resumed from the last chunk the other side acknowledged (push) or this side appl
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -77,7 +78,7 @@ class Link:
             except ValueError:
                 detail = {"detail": body[:200].decode(errors="replace")}
             raise LinkError(detail.get("detail", str(error)), error.code, detail) from None
-        except (urllib.error.URLError, OSError, TimeoutError) as error:
+        except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as error:
             raise LinkError(f"no link to the central server: {error}") from None
 
     def json(self, method: str, path: str, payload: dict | None = None) -> dict:
@@ -93,7 +94,8 @@ def sync_once(base_url: str | None = None, *, progress=None, link: Link | None =
     link = link or Link(base_url or _centre_api(site))
     started = time.monotonic()
     report = Report()
-    engine.prepare()
+    # Nothing is numbered before the centre has answered: if this database was restored from a backup,
+    # writes made since must be numbered under a new origin, not reuse counters the centre already holds.
     partitions = engine.scope_partitions(site.organization_uid)
     held = have.vector({uuid.UUID(p) for p in partitions})
     push_session = _open_local(Session.Kind.PUSH, site)
@@ -120,6 +122,7 @@ def sync_once(base_url: str | None = None, *, progress=None, link: Link | None =
         # Open a new origin so no counter is given twice; the pull below brings the lost changes back.
         retire_origin("restored from a backup: the central server held newer changes of this origin")
         report.rewound = True
+    engine.prepare()
     _push(
         link,
         site,

@@ -199,9 +199,7 @@ class Sites:
 
     def node(self, *, synced: bool = True, skew_ms: int = 0) -> Node:
         env = {"BIRTUTAS_CLOCK_SKEW_MS": str(skew_ms)} if skew_ms else None
-        return self.base.templates.node_site(
-            self.folder / "node", database=self.base.node if synced else None, env=env
-        )
+        return self.base.templates.node_site(self.folder / "node", database=self.base.node if synced else None, env=env)
 
     def proxy(self, centre: Centre) -> Proxy:
         proxy = Proxy(centre.port)
@@ -343,7 +341,7 @@ class UnclearMessage(AssertionError):
 
 def assert_clear(*messages: str) -> None:
     """Each failure said in one clear line why it stopped, with no traceback. Checked last in a test, so
-    that the known failure (see LINK_CUT_MID_BODY) does not hide what the rest of the test proves."""
+    that an unclear message does not hide what the rest of the test proves."""
     for message in messages:
         if "Traceback" in message or "CommandError" not in message:
             raise UnclearMessage(message[-1500:])
@@ -351,16 +349,6 @@ def assert_clear(*messages: str) -> None:
 
 class MissingConflict(AssertionError):
     """A concurrent edit was resolved, but one side keeps no sync.Conflict row of it."""
-
-
-# A lead's bug, reported: client.Link.call catches URLError, OSError and TimeoutError, but a response cut
-# after its headers makes `answer.read()` raise http.client.IncompleteRead, an HTTPException (not an OSError):
-# `birtutas sync` dies with a traceback instead of "no link to the central server ...". The resume works.
-LINK_CUT_MID_BODY = pytest.mark.xfail(
-    strict=True,
-    raises=UnclearMessage,
-    reason="client.Link.call does not catch http.client.HTTPException (IncompleteRead on a body cut mid-way)",
-)
 
 
 # ------------------------------------------------------------------ the proxy itself
@@ -461,7 +449,6 @@ def test_edits_travel_both_ways_with_their_audit_rows(sites):
 # ------------------------------------------------------------------ a link cut in the middle
 
 
-@LINK_CUT_MID_BODY
 def test_a_pull_cut_in_the_middle_of_a_chunk_resumes_where_it_stopped(sites):
     centre = sites.centre(synced=False, chunk_limit=12_000)
     node = sites.node(synced=False)
@@ -525,7 +512,6 @@ def test_a_push_cut_in_the_middle_resumes_and_nothing_is_written_twice(sites):
         k: v for k, v in marks(centre.database).items() if k not in marks(node.database)
     }
     assert_clear(lost_answer, lost_upload)
-
 
 
 # ------------------------------------------------------------------ chunks twice, out of order, cut, damaged
@@ -659,19 +645,6 @@ class LostWrite(AssertionError):
     """A write one site holds never reaches the other, however often they sync."""
 
 
-# A lead's bug, reported: a restored node numbers its new edits under its old origin, reusing the counters of
-# the edits the backup lost, which the centre holds. The rewind test (link._node_rewound: the centre holds
-# more of the node's origin than the node says) cannot see it once the node has as many new changes as it
-# lost, and even when it does, sync_once captured them (engine.prepare()) before the hello and retire_origin()
-# renumbers nothing. Either way the two sides hold different changes under the same (origin, counter): the
-# node's new edits never reach the centre and the centre's copy of the lost ones never comes back.
-RESTORED_EDITS_LOST = pytest.mark.xfail(
-    strict=True,
-    raises=LostWrite,
-    reason="a restored node reuses counters of its origin that the centre already holds for other changes",
-)
-
-
 def test_a_node_restored_from_an_old_backup_gets_its_edits_back_and_revives_nothing(sites, tmp_path):
     centre, node = sites.centre(), sites.node()
     backup = node.backup(tmp_path / "node-backup.sqlite3")  # right after sync 1
@@ -735,7 +708,6 @@ def test_a_central_server_restored_from_a_backup_is_sent_again_what_it_lost(site
     assert_node_holds_its_school(centre.database, node.database, school)
 
 
-@RESTORED_EDITS_LOST
 def test_edits_made_on_a_restored_node_before_it_syncs_again_are_not_lost(sites, tmp_path):
     """The school restores last week's backup, and teachers mark before the link comes back."""
     centre, node = sites.centre(), sites.node()
