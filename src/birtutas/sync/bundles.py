@@ -199,6 +199,7 @@ def export_bundle(path, *, to_peer=None, progress=None) -> dict:
                 "first_key": chunk["first_key"],
                 "last_key": chunk["last_key"],
                 "n": chunk["n"],
+                "conflicts": chunk["conflicts"],
             }
             data = frames.pack("chunk", header, chunk["body"], site.signing_key)
             yield data
@@ -373,6 +374,9 @@ def import_bundle(path, *, answer_path=None, progress=None) -> dict:
             retire_origin("restored from a backup: a bundle showed changes of this origin that it lacks")
         for i, frame in enumerate(checked.chunks):
             outcome = engine.apply_chunk(frame.body, sender)
+            engine.take_conflicts(
+                frame.header.get("conflicts"), school=None if node is None else str(node.organization.uid)
+            )
             written += outcome.written
             unchanged += outcome.unchanged
             parked += outcome.parked

@@ -168,6 +168,7 @@ def _push(link: Link, site, answer: dict, session: Session, partitions, report: 
             "last_key": chunk["last_key"],
             "n": chunk["n"],
             "plan": plan,
+            "conflicts": chunk["conflicts"],
         }
         data = frames.pack("chunk", header, chunk["body"], site.signing_key)
         try:
@@ -215,6 +216,7 @@ def _pull(link: Link, site, answer: dict, session: Session, partitions, report: 
         plan = header.get("plan") or plan
         with transaction.atomic():
             engine.apply_chunk(frame.body, sender)
+            engine.take_conflicts(header.get("conflicts"))
             after = header["last_key"]
             Session.objects.filter(pk=session.pk).update(
                 last_key=after, plan={"remote": remote, "plan": plan}, chunks=session.chunks + report.chunks_down + 1

@@ -25,7 +25,7 @@ from . import codec, have
 from .apply import Outcome, Sender, apply, retry_parked
 from .capture import DELETED, flush
 from .kinds import BY_LABEL, RANK
-from .models import Change, Record
+from .models import Change, Conflict, Record
 from .wire import read_rows
 
 MAX_CHUNK = 64 * 1024
@@ -100,7 +100,13 @@ def chunks(
         if len(body) > limit and size > 1:
             size = max(1, size // 2)
             continue
-        yield {"first_key": list(batch[0][:2]), "last_key": list(batch[-1][:2]), "body": body, "n": len(batch)}
+        yield {
+            "first_key": list(batch[0][:2]),
+            "last_key": list(batch[-1][:2]),
+            "body": body,
+            "n": len(batch),
+            "conflicts": conflicts_of([uid for _rank, uid, _kind in batch], partitions),
+        }
         pending = pending[len(batch) :]
         size = max(1, min(size * 2, int(len(batch) * limit * 0.8 / max(1, len(body)))))
 
@@ -140,6 +146,53 @@ def states(keys: list[tuple[int, str, str]], partitions: set[str] | None) -> lis
                 }
             )
     return out
+
+
+MAX_CONFLICTS = 200  # per chunk, in its signed header; conflicts are rare, and each is kept where it was found
+
+
+def conflicts_of(uids: list[str], partitions: set[str] | None) -> list[dict]:
+    """The conflicts this server found on these records: they travel with them, so that both sides keep
+    them, whichever side happened to receive the losing value."""
+    rows = Conflict.objects.filter(uid__in=uids)
+    if partitions is not None:
+        rows = rows.filter(partition__in=list(partitions))
+    fields = ("id", "partition", "kind", "uid", "field", "kept", "replaced", "kept_clock", "replaced_clock")
+    return [
+        {k: str(v) if k in ("id", "partition", "uid") else v for k, v in zip(fields, row, strict=True)}
+        for row in rows.values_list(*fields)[:MAX_CONFLICTS]
+    ]
+
+
+def take_conflicts(rows: list | None, *, school: str | None = None) -> int:
+    """Keep the conflicts a peer found; a node's only for its own school (they are shown to its director)."""
+    wanted = []
+    for row in (rows or [])[:MAX_CONFLICTS]:
+        if not isinstance(row, dict) or (school is not None and row.get("partition") != school):
+            continue
+        try:
+            wanted.append(
+                Conflict(
+                    **{
+                        k: row[k]
+                        for k in (
+                            "id",
+                            "partition",
+                            "kind",
+                            "uid",
+                            "field",
+                            "kept",
+                            "replaced",
+                            "kept_clock",
+                            "replaced_clock",
+                        )
+                    }
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    Conflict.objects.bulk_create(wanted, ignore_conflicts=True)
+    return len(wanted)
 
 
 def apply_chunk(body: bytes, sender: Sender) -> Outcome:

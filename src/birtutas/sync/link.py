@@ -178,6 +178,7 @@ def push(request, session_id):
         if _key(header.get("after")) != last:
             raise Conflict(f"expected the chunk after {session.last_key}", details=[session.last_key])
         outcome = engine.apply_chunk(frame.body, Sender(node=node, session=session.id))
+        engine.take_conflicts(header.get("conflicts"), school=str(node.organization.uid))
         session.plan = _clamped(header.get("plan") or session.plan, node)
         session.last_key = header["last_key"]
         session.chunks += 1
@@ -219,6 +220,7 @@ def pull(request, session_id):
         "last_key": chunk["last_key"],
         "n": chunk["n"],
         "plan": session.plan,
+        "conflicts": chunk["conflicts"],
     }
     data = frames.pack("chunk", header, chunk["body"], site.signing_key)
     Session.objects.filter(pk=session.pk).update(last_key=chunk["last_key"])

@@ -592,19 +592,6 @@ def test_a_revoked_node_is_refused_and_told_why_and_a_link_down_changes_nothing(
 # ------------------------------------------------------------------ wrong clocks
 
 
-# A lead's bug, reported: a field both sides changed concurrently leaves a sync.Conflict row only where the
-# losing value was merged away. When the first transfer already carries the winner (the node's edit wins and
-# is pushed first; or the centre's wins and is pulled first), the other side receives the winner's clock,
-# equal to its own, and never sees the replaced value: no conflict there. apply._conflict is the only writer
-# of sync.Conflict, and conflicts do not travel.
-CONFLICT_ONE_SIDED = pytest.mark.xfail(
-    strict=True,
-    raises=MissingConflict,
-    reason="sync.Conflict is written only by the side that merged the loser away; it does not travel",
-)
-
-
-@CONFLICT_ONE_SIDED
 @pytest.mark.parametrize("skew", [DAY_MS, -DAY_MS], ids=["node a day ahead", "node a day behind"])
 def test_a_node_a_day_off_merges_to_one_state_on_both_sides(sites, skew):
     """L1 and L2 are edited at both sites concurrently: L1 synced pulling first, L2 by `birtutas sync`
