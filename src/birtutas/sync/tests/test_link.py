@@ -132,6 +132,7 @@ for chunk in engine.chunks(plan, writable, limit=args["limit"]):
     header = {
         "session": remote, "sender": str(site.id), "recipient": args["centre"], "seq": len(result), "after": after,
         "first_key": chunk["first_key"], "last_key": chunk["last_key"], "n": chunk["n"], "plan": plan,
+        "conflicts": chunk["conflicts"],
     }
     result.append(frames.pack("chunk", header, chunk["body"], site.signing_key).hex())
     after = chunk["last_key"]
