@@ -6,6 +6,7 @@ string reference, so the kernel imports nothing of ours.
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .context import Via
@@ -31,7 +32,8 @@ class AuditEvent(models.Model):
 
     # The event's identity outside this database (set on insert: the row never changes), see kernel.travel.
     uid = models.UUIDField(null=True, editable=False)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A default, not auto_now_add: an event received from another server keeps the time it happened.
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     via = models.CharField(max_length=10, choices=Via.choices, default=Via.COMMAND)
     organization = models.ForeignKey("registry.Organization", null=True, on_delete=models.PROTECT, related_name="+")

@@ -202,13 +202,17 @@ KINDS: list[Kind] = [
         immutable=True,
         after_apply=journal_entries.settle_entries,
     ),
+    # One closing of a term per school and generation (closings before it, since reopened): two servers
+    # closing the same term offline close it once. It may name an officer who reopened it, unknown at a node.
     Kind(
         "journal.termclosure",
         journal.TermClosure,
+        key=("organization", "term"),
         partition="organization__uid",
         after_apply=journal_entries.settle_closures,
+        soft=("reopened_by", "closed_by"),
     ),
-    Kind("journal.changerequest", journal.ChangeRequest, partition="organization__uid"),
+    Kind("journal.changerequest", journal.ChangeRequest, partition="organization__uid", soft=("decided_by",)),
     Kind("journal.conversation", journal.Conversation, key=("student", "teacher"), partition="organization__uid"),
     Kind("journal.letter", journal.Letter, partition="conversation__organization__uid"),
     Kind("journal.announcement", journal.Announcement, partition="organization__uid"),
@@ -255,6 +259,11 @@ def derive_uid(kind: Kind, values: dict, *, fk_uids: dict) -> uuid.UUID:
         return uuid7()
     if kind.label == "registry.user" and values.get("person_id") is None:
         return uuid7()  # an account of no person (a system administrator) is its own thing on each server
+    if kind.label == "journal.termclosure":
+        generation = journal.TermClosure.objects.filter(
+            organization_id=values["organization_id"], term_id=values["term_id"], pk__lt=values["pk"]
+        ).count()
+        return natural_id(kind.label, fk_uids["organization"], fk_uids["term"], generation)
     parts = [fk_uids.get(k, values.get(_column(kind, k))) for k in kind.key]
     return natural_id(kind.label, *parts)
 
