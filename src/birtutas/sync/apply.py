@@ -30,6 +30,7 @@ class Sender:
 
     node: object | None = None  # sync.Node
     session: uuid.UUID | None = None
+    memo: dict = field(default_factory=dict)  # answers of the scope checks, kept for one chunk
 
     @property
     def partition(self) -> str | None:

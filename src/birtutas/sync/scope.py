@@ -61,6 +61,9 @@ def check_after(kind, r: dict, pk: int, sender) -> None:
     if kind.label in FAN_OUT:
         PEOPLE_CHECKS[kind.label](kind.model.objects.get(pk=pk), sender.partition)
         return
+    if kind.label == "journal.markentry":
+        _entry_may_be_written(kind.model.objects.filter(pk=pk).values_list(*ENTRY).get(), sender)
+        return
     held = {str(p) for p in kind.partitions([pk]).get(pk, set())}
     if held != {sender.partition}:
         raise _refused("other_school", "the record belongs to another school")
@@ -69,15 +72,32 @@ def check_after(kind, r: dict, pk: int, sender) -> None:
         check(kind.model.objects.get(pk=pk))
 
 
-def _entry_author_may_write(entry) -> None:
-    from birtutas.journal.models import Mark
+ENTRY = ("organization_id", "actor_id", "lesson_id", "work_id")
+
+
+def _entry_may_be_written(row, sender) -> None:
+    """A mark or absence: of the node's school (its lesson's, not only the school it names), by someone who
+    teaches that subject there. A chunk holds thousands of entries of a few lessons: each answer is kept."""
+    from birtutas.journal.models import Lesson, Mark, SummativeWork
+    from birtutas.registry.models import User
     from birtutas.registry.permissions import Action, Actor, may
 
-    if entry.actor_id is None:
+    organization_id, actor_id, lesson_id, work_id = row
+    memo = sender.memo
+    where = ("school", lesson_id, work_id)
+    if where not in memo:
+        occasion = Lesson.objects.filter(pk=lesson_id) if lesson_id else SummativeWork.objects.filter(pk=work_id)
+        memo[where] = occasion.values_list("assignment__school_class__organization_id", flat=True).first()
+    if {organization_id, memo[where]} != {sender.node.organization_id}:
+        raise _refused("other_school", "a mark of another school's lesson")
+    if actor_id is None:
         raise _refused("no_author", "a mark without its author")
-    mark = Mark(student_id=entry.student_id, lesson_id=entry.lesson_id, work_id=entry.work_id)
-    if not may(Actor.for_user(entry.actor), Action.CREATE, mark):
-        raise _refused("not_permitted", f"account {entry.actor_id} may not write this mark")
+    allowed = ("may", actor_id, lesson_id, work_id)
+    if allowed not in memo:
+        actor = memo.setdefault(("actor", actor_id), Actor.for_user(User.objects.get(pk=actor_id)))
+        memo[allowed] = may(actor, Action.CREATE, Mark(lesson_id=lesson_id, work_id=work_id))
+    if not memo[allowed]:
+        raise _refused("not_permitted", f"account {actor_id} may not write this mark")
 
 
 def _school_role(membership) -> None:
@@ -88,7 +108,7 @@ def _school_role(membership) -> None:
         raise _refused("not_permitted", f"the role {membership.role} is not a school's to give")
 
 
-WRITE_CHECKS = {"journal.markentry": _entry_author_may_write, "registry.membership": _school_role}
+WRITE_CHECKS = {"registry.membership": _school_role}
 
 
 def _person_partitions(person_id: int) -> set:

@@ -262,3 +262,19 @@ def test_a_parked_record_is_retried_only_for_the_node_that_sent_it(world):
     assert Parked.objects.filter(uid=record["uid"]).exists()
     with engine.acting_via(engine.Via.SYNC), engine.writing():
         assert retry_parked(sender).parked == 1  # still waiting for its parent, for A
+
+
+def test_a_mark_naming_its_own_school_on_another_schools_lesson_is_refused(world):
+    w, sender = world
+    services.set_cell(w.a.teacher, w.a.lessons_a[0].pk, w.a.student.pk, "8")
+    capture.flush()
+    entry = MarkEntry.objects.get(lesson=w.a.lessons_a[0], student=w.a.student)
+    record = own_partition(state(entry, "journal.markentry"), w.a.organization)
+    lesson_b = w.b.lessons_a[0]
+    for obj in (lesson_b, w.b.student, w.b.teacher):
+        obj.refresh_from_db()
+    record["uid"] = str(uuid.uuid4())
+    record["values"].update(lesson=str(lesson_b.uid), student=str(w.b.student.uid), actor=str(w.b.teacher.uid))
+    outcome = send(record, sender)
+    assert [r["reason"] for r in outcome.refused] == ["other_school"]
+    assert not MarkEntry.objects.filter(uid=record["uid"]).exists()
