@@ -253,6 +253,14 @@ def later_than_closing(closure: TermClosure) -> set[Cell]:
     )
 
 
+def cells_of_term(closure: TermClosure) -> set[Cell]:
+    return set(
+        MarkEntry.objects.filter(organization_id=closure.organization_id)
+        .filter(Q(lesson__term_id=closure.term_id) | Q(work__term_id=closure.term_id))
+        .values_list("student_id", "lesson_id", "work_id", "field")
+    )
+
+
 @service
 def settle_entries(entry_ids: list[int]) -> Settled:
     """Settle the cells that these entries (local ids, just written by the sync) belong to."""
@@ -274,7 +282,9 @@ def settle_closures(closure_ids: list[int]) -> Settled:
 
     out = Settled()
     for closure in TermClosure.objects.filter(pk__in=list(closure_ids)).select_related("organization", "term"):
-        settled = settle(later_than_closing(closure), regrade=False)
+        # Every cell of the term, not only those after the closing's stamp now: the closing that arrived may
+        # have replaced another of the same term (two servers closed it) with another stamp.
+        settled = settle(cells_of_term(closure), regrade=False)
         out.changed += settled.changed
         out.held += settled.held
         in_force = TermClosure.objects.in_force().filter(
