@@ -16,8 +16,8 @@ from django.utils import timezone
 def insert_rows(model: type[models.Model], fields: tuple[str, ...], rows: list[tuple], batch_size: int = 10000) -> None:
     """Insert rows given as tuples in the order of `fields` (no primary keys are returned).
 
-    `auto_now` and `auto_now_add` fields missing from `fields` get the current time, as
-    `bulk_create` would give them; JSON fields take Python values.
+    `auto_now` and `auto_now_add` fields, and times defaulting to now, missing from `fields` get the
+    current time, as `bulk_create` would give them; JSON fields take Python values.
     """
     if not rows:
         return
@@ -25,7 +25,12 @@ def insert_rows(model: type[models.Model], fields: tuple[str, ...], rows: list[t
     stamped = tuple(
         f.name
         for f in model._meta.concrete_fields
-        if (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)) and f.name not in fields
+        if f.name not in fields
+        and (
+            getattr(f, "auto_now", False)
+            or getattr(f, "auto_now_add", False)
+            or (isinstance(f, models.DateTimeField) and f.default is timezone.now)  # a time that may travel
+        )
     )
     connection = connections[router.db_for_write(model)]
     if connection.vendor != "postgresql":
