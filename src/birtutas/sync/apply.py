@@ -20,8 +20,9 @@ from birtutas.kernel.ids import natural_id
 from . import merge
 from .capture import DELETED, flush_rows
 from .kinds import BY_LABEL, RANK, Kind
-from .models import Change, Conflict, Dirty, Parked, Record, Refusal
-from .wire import digest, local_ids
+from .models import Change, Conflict, Dirty, Parked, Record
+from .scope import Refused, check_after, check_before, record_refusal
+from .wire import digest, local_ids, read_rows
 
 
 @dataclass
@@ -47,12 +48,6 @@ class Outcome:
 
 
 SECRET_FIELDS = {"password", "session_token"}
-
-
-class Refused(Exception):
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(reason)
-        self.reason, self.detail = reason, detail
 
 
 def apply(records: list[dict], sender: Sender) -> Outcome:
@@ -95,7 +90,7 @@ def _apply_kind(kind: Kind, records: list[dict], sender: Sender, out: Outcome) -
         try:
             pk = existing.get(r["uid"])
             if sender.node is not None:
-                _check_before(kind, r, pk, sender)  # before parking too: a parked record is retried for its sender
+                check_before(kind, r, pk, sender)  # before parking too: a parked record is retried for its sender
             missing = _missing_parents(kind, r, resolved, relations)
             if missing:
                 _park(kind, r, missing, sender)
@@ -112,7 +107,7 @@ def _apply_kind(kind: Kind, records: list[dict], sender: Sender, out: Outcome) -
                     pk, changed, conflicts = _merge(kind, r, pk, records_by_uid.get(r["uid"]), resolved, sender)
                     out.conflicts += conflicts
                 if sender.node is not None and pk is not None:
-                    _check_after(kind, r, pk, sender)
+                    check_after(kind, r, pk, sender)
         except Refused as refusal:
             _refuse(kind, r, sender, refusal, out)
             continue
@@ -269,8 +264,6 @@ def _local_value(kind: Kind, pk, name: str, record):
         return bool(record.deleted) if record else pk is None
     if pk is None:
         return None
-    from .wire import read_rows
-
     return read_rows(kind, [pk]).get(pk, {}).get(name)
 
 
@@ -343,22 +336,5 @@ def retry_parked(sender: Sender) -> Outcome:
 
 
 def _refuse(kind: Kind, r: dict, sender: Sender, refusal: Refused, out: Outcome) -> None:
-    from .scope import record_refusal
-
     record_refusal(kind, r, sender, refusal)
     out.refused.append({"kind": kind.label, "uid": r["uid"], "reason": refusal.reason})
-
-
-def _check_before(kind, r, pk, sender):
-    from .scope import check_before
-
-    check_before(kind, r, pk, sender)
-
-
-def _check_after(kind, r, pk, sender):
-    from .scope import check_after
-
-    check_after(kind, r, pk, sender)
-
-
-__all__ = ["apply", "Sender", "Outcome", "Refused", "Refusal"]

@@ -23,7 +23,7 @@ from birtutas.kernel.ids import SHARED
 
 from . import codec, have
 from .apply import Outcome, Sender, apply, retry_parked
-from .capture import DELETED, flush
+from .capture import flush
 from .kinds import BY_LABEL, RANK
 from .models import Change, Conflict, Record
 from .wire import read_rows
@@ -218,6 +218,3 @@ def finish(plan: Plan, *, peer: uuid.UUID | None = None) -> None:
 def prepare() -> int:
     """Capture local writes before planning: what is not captured cannot be sent."""
     return flush()
-
-
-__all__ = ["DELETED", "Plan", "make_plan", "listing", "chunks", "apply_chunk", "finish", "prepare", "scope_partitions"]
